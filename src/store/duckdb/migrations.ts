@@ -1,0 +1,69 @@
+/**
+ * Versioned schema migrations for the DuckDB store. Append only: a released migration
+ * never changes; a schema change is a new entry.
+ */
+import { TABLES } from '../schema.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events, users, profiles, segments, snapshots, ingest runs',
+    statements: [
+      `CREATE TABLE ${TABLES.events} (
+        event_id VARCHAR NOT NULL,
+        user_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        ingested_at TIMESTAMP NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.users} (
+        user_id VARCHAR PRIMARY KEY,
+        first_event_at TIMESTAMP,
+        has_profile BOOLEAN NOT NULL DEFAULT false
+      )`,
+      `CREATE TABLE ${TABLES.profiles} (
+        user_id VARCHAR PRIMARY KEY,
+        updated_at TIMESTAMP NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.segmentVersions} (
+        key VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        definition VARCHAR NOT NULL,
+        definition_hash VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (key, version)
+      )`,
+      `CREATE SEQUENCE snapshot_ids START 1`,
+      `CREATE TABLE ${TABLES.snapshots} (
+        snapshot_id BIGINT PRIMARY KEY,
+        segment_key VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        as_of TIMESTAMP NOT NULL,
+        computed_at TIMESTAMP NOT NULL,
+        size BIGINT NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.snapshotMembers} (
+        snapshot_id BIGINT NOT NULL,
+        user_id VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.ingestRuns} (
+        run_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        files VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP NOT NULL,
+        read BIGINT NOT NULL,
+        stored BIGINT NOT NULL,
+        rejected BIGINT NOT NULL,
+        duplicates BIGINT NOT NULL,
+        dropped VARCHAR NOT NULL
+      )`,
+    ],
+  },
+];

@@ -1,0 +1,59 @@
+/**
+ * The physical data model shared by every store and by the SQL compiler.
+ *
+ * events      event_id VARCHAR (given id, else 'h:' + content hash), user_id VARCHAR,
+ *             event VARCHAR, ts TIMESTAMP (UTC, truncated to the millisecond),
+ *             ingested_at TIMESTAMP, and one typed column per declared property
+ *             (`propertyColumn(name)`; string VARCHAR, number DOUBLE, boolean BOOLEAN,
+ *             timestamp TIMESTAMP), added as the plan grows.
+ * users       user_id VARCHAR primary key, first_event_at TIMESTAMP (null: profile only),
+ *             has_profile BOOLEAN. The population index: the users that exist as of T are
+ *             `has_profile OR first_event_at < T`.
+ * profiles    user_id VARCHAR primary key, updated_at TIMESTAMP, and one typed column per
+ *             declared trait (`traitColumn(name)`). Upserted trait by trait.
+ * segment_versions   key, version, definition (JSON text), definition_hash, created_at
+ * snapshots          snapshot_id, segment_key, version, as_of, computed_at, size
+ * snapshot_members   snapshot_id, user_id
+ * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON)
+ * schema_migrations  version, name, applied_at
+ */
+import type { FieldType } from '../schema/tracking-plan.js';
+
+export const TABLES = {
+  events: 'events',
+  users: 'users',
+  profiles: 'profiles',
+  segmentVersions: 'segment_versions',
+  snapshots: 'snapshots',
+  snapshotMembers: 'snapshot_members',
+  ingestRuns: 'ingest_runs',
+  migrations: 'schema_migrations',
+} as const;
+
+/** The column holding event property `name` (to be quoted by the dialect). */
+export function propertyColumn(name: string): string {
+  return `p_${name}`;
+}
+
+/** The column holding profile trait `name` (to be quoted by the dialect). */
+export function traitColumn(name: string): string {
+  return `t_${name}`;
+}
+
+export const DUCKDB_TYPES: Readonly<Record<FieldType, string>> = {
+  string: 'VARCHAR',
+  number: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+};
+
+/**
+ * Every table keyed by user, with its user column. Erasure and export walk this list,
+ * and a test checks that every table of the live schema with a user_id column is here.
+ */
+export const USER_KEYED_TABLES: readonly { readonly table: string; readonly userColumn: string }[] = [
+  { table: TABLES.events, userColumn: 'user_id' },
+  { table: TABLES.users, userColumn: 'user_id' },
+  { table: TABLES.profiles, userColumn: 'user_id' },
+  { table: TABLES.snapshotMembers, userColumn: 'user_id' },
+];
