@@ -66,4 +66,11 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'snapshots record the population as of their instant',
+    // Share of the population over time is part of tracing how a cohort evolves; null for
+    // snapshots computed before this column existed.
+    statements: [`ALTER TABLE ${TABLES.snapshots} ADD COLUMN population BIGINT`],
+  },
 ];

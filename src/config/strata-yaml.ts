@@ -1,0 +1,65 @@
+/**
+ * The text `strata init` writes. Every key is explained in place, because strata.yaml is
+ * the first file a newcomer opens; `plan infer --write` later edits the `plan:` section
+ * through the YAML Document API so these comments survive.
+ */
+export const CONFIG_FILE = 'strata.yaml';
+
+export function strataYamlTemplate(): string {
+  return `# Strata workspace. The CLI finds this file like git finds a repository: in the
+# current folder, then upward; \`--workspace DIR\` points at another one.
+version: 1
+
+# Folder (relative to this file) holding the store, ingest rejects and other files
+# Strata writes. Keep it out of version control; keep strata.yaml in it.
+data_dir: data
+
+# Folder (relative to this file) holding segment definitions (*.yaml, *.yml, *.json).
+# \`strata segment add\` without arguments adds every definition found there.
+segments_dir: segments
+
+# Where events, profiles and segment memberships are stored.
+store:
+  # duckdb: one embedded DuckDB file, no server needed.
+  engine: duckdb
+  # The DuckDB file, relative to data_dir (or an absolute path).
+  path: strata.duckdb
+  # Optional: DuckDB worker threads (default: all cores) and memory cap (e.g. 4GB).
+  # threads: 4
+  # memory_limit: 4GB
+
+# The tracking plan: what events and traits exist and their types. Ingestion validates
+# every row against it; segments may only use what it declares.
+# \`strata plan infer FILE... --write\` proposes and merges it from your data files.
+plan:
+  # Fields the plan does not declare: drop (default; the field is dropped and counted)
+  # or reject (the whole row goes to the rejects file).
+  undeclared: drop
+
+  # Events further apart than this start a new session (m, h, d or w; default 30m).
+  session_gap: 30m
+
+  # Declared events. Each has typed properties (string, number, boolean, timestamp);
+  # a property name has one type across all events. retention_days (optional) is how
+  # long events of that kind are kept. Example:
+  #
+  #   purchase:
+  #     description: A completed order line.
+  #     retention_days: 730
+  #     properties:
+  #       amount: number
+  #       currency: string
+  #       gift: boolean
+  events: {}
+
+  # Declared profile traits (who users are), upserted trait by trait. A trait is a type
+  # or a mapping with flags: pii (personal data, minimized at ingest) and sensitive
+  # (audits only: segments may not target on it). Example:
+  #
+  #   plan_tier: string
+  #   signup_at: timestamp
+  #   email: { type: string, pii: true }
+  #   age_band: { type: string, sensitive: true }
+  traits: {}
+`;
+}

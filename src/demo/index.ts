@@ -1,0 +1,14 @@
+export {
+  runDemo,
+  demoSegmentFiles,
+  demoSegmentsDir,
+  DEMO_DEFAULT_SEED,
+  DEMO_DEFAULT_USERS,
+  DEMO_MARKER,
+  type DemoOptions,
+  type DemoResult,
+  type DemoSegmentSummary,
+} from './run-demo.js';
+export { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
+export { simulateUser, demoUserId, DEMO_DAYS, DEMO_END_MS, type DemoSink, type ProductOptions } from './synthetic-product.js';
+export { demoPlan, DEMO_PLAN_DOCUMENT } from './demo-plan.js';

@@ -1,0 +1,212 @@
+/**
+ * `strata demo`: generate the synthetic product, ingest it through the real ingestion path
+ * into a fresh workspace, add the example segments through the registry, compute them in
+ * one batch, and collect sizes, overlaps and what distinguishes each segment.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initWorkspace, openStore } from '../config/index.js';
+import { StrataError } from '../errors/errors.js';
+import { ingestFiles, type IngestReport } from '../ingest/index.js';
+import { parseSegmentText, validateSegment, type SegmentDefinition } from '../segments/language/index.js';
+import { SegmentRegistry, type ComputeResult, type OverlapResult, type SegmentReport } from '../segments/registry/index.js';
+import { formatInstant } from '../time/time.js';
+import { demoPlan } from './demo-plan.js';
+import { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
+import { DEMO_DAYS, DEMO_END_MS } from './synthetic-product.js';
+
+export const DEMO_DEFAULT_USERS = 20_000;
+export const DEMO_DEFAULT_SEED = 42;
+/** Left in a demo workspace so a later run may replace it, and nothing else. */
+export const DEMO_MARKER = '.strata-demo';
+
+export interface DemoOptions {
+  /** The workspace folder to create (replaced if it holds an earlier demo). */
+  readonly dir: string;
+  readonly users?: number;
+  readonly seed?: number;
+  /** Report features kept per segment (strongest first); default 40. */
+  readonly reportLimit?: number;
+  readonly onProgress?: (p: { phase: string; done: number; total: number }) => void;
+}
+
+export interface DemoSegmentSummary {
+  readonly key: string;
+  readonly name: string;
+  readonly objective: string;
+  readonly rationale: string;
+  readonly version: number;
+  readonly size: number;
+  readonly share: number | null;
+}
+
+export interface DemoResult {
+  readonly workspaceDir: string;
+  readonly configPath: string;
+  readonly seed: number;
+  readonly users: number;
+  readonly days: number;
+  /** The data ends here and every segment is evaluated as of it. */
+  readonly asOf: string;
+  readonly generated: Omit<GeneratedFiles, 'eventsFile' | 'profilesFile'>;
+  readonly ingest: { readonly profiles: IngestReport; readonly events: IngestReport };
+  readonly population: number;
+  readonly segments: readonly DemoSegmentSummary[];
+  readonly overlap: OverlapResult;
+  readonly reports: readonly SegmentReport[];
+  readonly timings: { readonly generateMs: number; readonly ingestMs: number; readonly computeMs: number; readonly analyseMs: number; readonly totalMs: number };
+}
+
+/** The example segment definitions shipped with Strata (src/demo/segments, resolved from src or dist). */
+export function demoSegmentsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // From src/demo the folder is beside this file; from dist/demo it is in the package's src/demo.
+  const candidates = [path.join(here, 'segments'), path.resolve(here, '..', '..', 'src', 'demo', 'segments')];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new StrataError('FILE_NOT_FOUND', 'the demo segment definitions are missing', [{ path: candidates[1]!, message: 'expected the YAML files of src/demo/segments' }]);
+  return found;
+}
+
+export async function demoSegmentFiles(): Promise<string[]> {
+  const dir = demoSegmentsDir();
+  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f));
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  const users = options.users ?? DEMO_DEFAULT_USERS;
+  const seed = options.seed ?? DEMO_DEFAULT_SEED;
+  if (!Number.isSafeInteger(users) || users < 1) throw new StrataError('INPUT_INVALID', `--users: expected a positive whole number, got ${users}`, [{ path: '--users', message: 'expected a positive whole number' }]);
+  if (!Number.isSafeInteger(seed)) throw new StrataError('INPUT_INVALID', `--seed: expected a whole number, got ${seed}`, [{ path: '--seed', message: 'expected a whole number' }]);
+  const progress = options.onProgress ?? (() => undefined);
+
+  const dir = path.resolve(options.dir);
+  await prepareFolder(dir);
+  const plan = demoPlan();
+  const { config } = await initWorkspace(dir, { plan });
+  await writeFile(path.join(dir, DEMO_MARKER), `Created by \`strata demo\` (seed ${seed}, ${users} users). A later demo run may replace this folder.\n`);
+  // The whole demo folder is generated output.
+  await writeFile(path.join(dir, '.gitignore'), '*\n');
+
+  // 1. Generate the product's export files.
+  const genStart = performance.now();
+  const eventsFile = path.join(config.dataDir, 'demo-events.jsonl');
+  const profilesFile = path.join(config.dataDir, 'demo-profiles.jsonl');
+  const generated = await writeDemoFiles({
+    seed,
+    users,
+    endMs: DEMO_END_MS,
+    days: DEMO_DAYS,
+    eventsFile,
+    profilesFile,
+    onProgress: (done, total) => progress({ phase: 'generating', done, total }),
+  });
+  const generateMs = performance.now() - genStart;
+
+  const store = await openStore(config);
+  try {
+    // 2. Ingest through the same path as `strata ingest`.
+    const ingestStart = performance.now();
+    const rejectsDir = config.rejectsDir;
+    await mkdir(rejectsDir, { recursive: true });
+    const profiles = await ingestFiles(store, {
+      kind: 'profiles',
+      files: [profilesFile],
+      format: 'jsonl',
+      plan,
+      rejectsPath: path.join(rejectsDir, 'demo-profiles.jsonl'),
+      onProgress: (p) => progress({ phase: `profiles ${p.phase}`, done: p.done, total: p.total }),
+    });
+    const events = await ingestFiles(store, {
+      kind: 'events',
+      files: [eventsFile],
+      format: 'jsonl',
+      plan,
+      rejectsPath: path.join(rejectsDir, 'demo-events.jsonl'),
+      onProgress: (p) => progress({ phase: `events ${p.phase}`, done: p.done, total: p.total }),
+    });
+    const ingestMs = performance.now() - ingestStart;
+    await rm(eventsFile, { force: true });
+    await rm(profilesFile, { force: true });
+
+    // 3. The example segments, copied into the workspace and added through the registry.
+    const computeStart = performance.now();
+    const files = await demoSegmentFiles();
+    const definitions: SegmentDefinition[] = [];
+    for (const file of files) {
+      const target = path.join(config.segmentsDir, path.basename(file));
+      await copyFile(file, target);
+      definitions.push(validateSegment(parseSegmentText(await readFile(target, 'utf8'), path.relative(dir, target)), plan));
+    }
+    const registry = new SegmentRegistry(store, plan);
+    await registry.add(definitions);
+    progress({ phase: 'computing', done: 0, total: 1 });
+    const computed: ComputeResult[] = await registry.compute(
+      definitions.map((d) => d.key),
+      { asOfMs: DEMO_END_MS },
+    );
+    progress({ phase: 'computing', done: 1, total: 1 });
+    const computeMs = performance.now() - computeStart;
+
+    // 4. What the segments look like: overlaps and what distinguishes each.
+    const analyseStart = performance.now();
+    const overlap = await registry.overlap(
+      definitions.map((d) => d.key),
+      { asOfMs: DEMO_END_MS },
+    );
+    const reports: SegmentReport[] = [];
+    for (const [i, def] of definitions.entries()) {
+      progress({ phase: 'reporting', done: i, total: definitions.length });
+      reports.push(await registry.report(def.key, { asOfMs: DEMO_END_MS, limit: options.reportLimit ?? 40 }));
+    }
+    progress({ phase: 'reporting', done: definitions.length, total: definitions.length });
+    const analyseMs = performance.now() - analyseStart;
+
+    const population = computed[0]?.population ?? 0;
+    const byKey = new Map(computed.map((c) => [c.key, c]));
+    const segments = definitions.map((d) => {
+      const c = byKey.get(d.key)!;
+      return { key: d.key, name: d.name, objective: d.objective, rationale: d.rationale.trim(), version: c.version, size: c.size, share: c.population > 0 ? c.size / c.population : null };
+    });
+    const { eventsFile: _e, profilesFile: _p, ...generatedSummary } = generated;
+    return {
+      workspaceDir: dir,
+      configPath: config.configPath,
+      seed,
+      users,
+      days: DEMO_DAYS,
+      asOf: formatInstant(DEMO_END_MS),
+      generated: generatedSummary,
+      ingest: { profiles, events },
+      population,
+      segments,
+      overlap,
+      reports,
+      timings: {
+        generateMs: Math.round(generateMs),
+        ingestMs: Math.round(ingestMs),
+        computeMs: Math.round(computeMs),
+        analyseMs: Math.round(analyseMs),
+        totalMs: Math.round(performance.now() - started),
+      },
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Make `dir` ready for a fresh demo: absent, empty, or an earlier demo (replaced). */
+async function prepareFolder(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const entries = await readdir(dir);
+  if (entries.length === 0) return;
+  if (entries.includes(DEMO_MARKER)) {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  throw new StrataError('WORKSPACE_EXISTS', `${dir} is not empty and was not created by strata demo`, [
+    { message: 'choose another folder with --dir, or remove this one' },
+  ]);
+}

@@ -1,0 +1,80 @@
+/**
+ * The vocabulary of segment language v1 (DESIGN.md, "Segment language v1"): the envelope
+ * of a definition, the condition kinds, the operators and the window keys.
+ */
+
+export const OBJECTIVES = ['activation', 'conversion', 'retention', 'engagement', 'monetization', 'other'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+
+export const SEGMENT_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+/**
+ * A validated segment definition. `match` is the condition document exactly as written:
+ * the registry stores and versions what the author wrote, and the IR is derived from it
+ * again (against the current tracking plan) whenever it is needed.
+ */
+export interface SegmentDefinition {
+  readonly key: string;
+  readonly name: string;
+  readonly objective: Objective;
+  readonly rationale: string;
+  readonly owner?: string;
+  readonly tags?: readonly string[];
+  readonly match: unknown;
+}
+
+/** Every condition kind; a condition object carries exactly one of these keys. */
+export const CONDITION_KINDS = [
+  'all',
+  'any',
+  'not',
+  'trait',
+  'did',
+  'aggregate',
+  'activeDays',
+  'lastSeen',
+  'firstSeen',
+  'sequence',
+  'funnel',
+  'stopped',
+  'started',
+  'regularly',
+  'sessions',
+  'sessionDuration',
+  'segment',
+  'lifecycle',
+  'score',
+  'cluster',
+  'consent',
+] as const;
+export type ConditionKindKey = (typeof CONDITION_KINDS)[number];
+
+/** Kinds the language reserves for capabilities that do not exist yet, with what brings them. */
+export const RESERVED_KINDS = {
+  lifecycle: 'the lifecycle model',
+  score: 'the predictive models',
+  cluster: 'the predictive models (discovered personas)',
+  consent: 'the consent features',
+} as const;
+export type ReservedKind = keyof typeof RESERVED_KINDS;
+export type SupportedKind = Exclude<ConditionKindKey, ReservedKind>;
+
+export const OPERATORS = ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte', 'between', 'contains', 'startsWith', 'exists'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const WINDOW_KEYS = ['within', 'during', 'since', 'after'] as const;
+export type WindowKey = (typeof WINDOW_KEYS)[number];
+
+export const AGGREGATE_FNS = ['sum', 'avg', 'min', 'max', 'distinct'] as const;
+export type AggregateFn = (typeof AGGREGATE_FNS)[number];
+
+export const SESSION_STATS = ['avg', 'max', 'total'] as const;
+export type SessionStat = (typeof SESSION_STATS)[number];
+
+export function isConditionKind(key: string): key is ConditionKindKey {
+  return (CONDITION_KINDS as readonly string[]).includes(key);
+}
+
+export function isReservedKind(key: string): key is ReservedKind {
+  return Object.hasOwn(RESERVED_KINDS, key);
+}

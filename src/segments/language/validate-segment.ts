@@ -1,0 +1,85 @@
+/**
+ * Validation of a whole segment definition: the envelope (key, name, objective,
+ * rationale, owner, tags) and its one condition, against the language and the tracking
+ * plan. Every error is collected before anything is thrown, so an author fixes a file in
+ * one pass rather than one error per run.
+ */
+import { StrataError, type ErrorDetail } from '../../errors/errors.js';
+import type { TrackingPlan } from '../../schema/tracking-plan.js';
+import { ConditionChecker, isRecord, type CheckedCondition } from './condition-checker.js';
+import type { Objective, SegmentDefinition } from './definition.js';
+import { show } from './messages.js';
+import { ENVELOPE_SCHEMA } from './schemas.js';
+import { schemaErrors } from './schema-errors.js';
+
+export interface CheckedSegment {
+  readonly definition: SegmentDefinition;
+  readonly root: CheckedCondition;
+}
+
+/**
+ * Check a raw definition (from parseSegmentText, JSON, or a stored version) and return
+ * it as a SegmentDefinition; throws SEGMENT_INVALID listing every error with its path.
+ *
+ * @example
+ *   validateSegment({ key: 'buyers', name: 'Buyers', objective: 'monetization',
+ *     rationale: 'Upsell target', match: { did: 'purchase', within: '30d' } }, plan)
+ */
+export function validateSegment(raw: unknown, plan: TrackingPlan): SegmentDefinition {
+  return checkSegment(raw, plan).definition;
+}
+
+/** validateSegment plus the typed condition tree that buildSegmentIR lowers. */
+export function checkSegment(input: unknown, plan: TrackingPlan): CheckedSegment {
+  const raw = withoutUndefined(input);
+  if (!isRecord(raw)) {
+    throw new StrataError('SEGMENT_INVALID', 'the segment definition is invalid', [
+      { message: `expected a segment definition: a mapping with key, name, objective, rationale and match, got ${show(raw)}` },
+    ]);
+  }
+  const checker = new ConditionChecker(plan);
+  const root = Object.hasOwn(raw, 'match') ? checker.check(raw.match, 'match') : undefined;
+  const errors = dedupe([...schemaErrors(ENVELOPE_SCHEMA, raw, ''), ...checker.errors]);
+
+  const key = typeof raw.key === 'string' && raw.key !== '' ? raw.key : undefined;
+  if (errors.length > 0) {
+    const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
+    throw new StrataError('SEGMENT_INVALID', `${key !== undefined ? `segment ${JSON.stringify(key)}` : 'the segment definition'} is invalid (${count})`, errors);
+  }
+  if (!root) {
+    throw new StrataError('INTERNAL', `segment ${JSON.stringify(key)}: the condition checker produced no condition and no error`);
+  }
+
+  const definition: SegmentDefinition = {
+    key: raw.key as string,
+    name: raw.name as string,
+    objective: raw.objective as Objective,
+    rationale: raw.rationale as string,
+    ...(typeof raw.owner === 'string' ? { owner: raw.owner } : {}),
+    ...(Array.isArray(raw.tags) ? { tags: [...(raw.tags as string[])] } : {}),
+    // `raw` is a private copy: the caller's object may change after validation, the definition may not.
+    match: raw.match,
+  };
+  return { definition, root };
+}
+
+/**
+ * A copy of plain data without undefined-valued keys: a definition built in code with
+ * `owner: undefined` means the same as one without an owner, as it would after JSON.
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (!isRecord(value) || (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)) return value;
+  // fromEntries defines own properties, so a "__proto__" key stays data (and is then reported as unknown).
+  return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, withoutUndefined(v)]])));
+}
+
+function dedupe(errors: readonly ErrorDetail[]): ErrorDetail[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const id = `${e.path ?? ''}\u0000${e.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}

@@ -1,0 +1,541 @@
+/**
+ * The segment registry: immutable, versioned definitions and the membership snapshots
+ * computed from them, plus the analyses that read snapshots (members, diff, report,
+ * overlap).
+ *
+ * Everything heavy stays inside the store: a compute call runs ONE compiled batch query
+ * for all its segments and writes members with INSERT ... SELECT, member ids are read
+ * back page by page, and the analyses are a few set-based queries each.
+ *
+ * A snapshot is identified by (segment key, definition version, asOf). It records the
+ * segment's own version; a `{segment: KEY}` reference is inlined at the referenced
+ * segment's version current at compute time.
+ */
+import type { Writable } from 'node:stream';
+import { StrataError, isStrataError } from '../../errors/errors.js';
+import type { TrackingPlan } from '../../schema/tracking-plan.js';
+import type { EventStore, Row } from '../../store/event-store.js';
+import { TABLES } from '../../store/schema.js';
+import { formatInstant } from '../../time/time.js';
+import { compileSegmentBatch } from '../compile/index.js';
+import type { SegmentIR } from '../ir/nodes.js';
+import {
+  buildSegmentIR,
+  canonicalDefinitionJson,
+  definitionHash,
+  validateSegment,
+  type SegmentDefinition,
+} from '../language/index.js';
+import { segmentNotFound } from './close-keys.js';
+import { writeMemberIds } from './member-export.js';
+import {
+  categoricalFeatures,
+  categoricalSql,
+  categoricalTraits,
+  defaultMinSupport,
+  eventFeatures,
+  eventSql,
+  numericFeatures,
+  numericSql,
+  numericTraits,
+  rankBinaryFeatures,
+  rankNumericFeatures,
+} from './membership-report.js';
+import { asSubquery, populationPredicate, toNullableNumber, toNumber } from './registry-sql.js';
+import type {
+  AddResult,
+  ComputeResult,
+  DiffGroup,
+  DiffResult,
+  MemberFormat,
+  MemberList,
+  MembersExport,
+  OverlapPair,
+  OverlapResult,
+  SegmentDetails,
+  SegmentListItem,
+  SegmentReport,
+  SnapshotSummary,
+} from './registry-types.js';
+
+export interface SegmentRegistryOptions {
+  /** The clock for version and snapshot times and the default asOf; epoch ms. */
+  readonly now?: () => number;
+}
+
+export interface AsOfOptions {
+  /** Default: now. */
+  readonly asOfMs?: number;
+}
+
+export interface MembersOptions extends AsOfOptions {
+  /** Ids fetched per round trip. Default 50,000. */
+  readonly pageSize?: number;
+}
+
+export interface WriteMembersOptions extends MembersOptions {
+  readonly format: MemberFormat;
+  /** A file path (created or truncated) or an open stream such as stdout (left open). */
+  readonly out: string | Writable;
+}
+
+export interface DiffOptions {
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Ids listed per group (entered, left, stayed); counts are always exact. Default 1,000. */
+  readonly sampleLimit?: number;
+}
+
+export interface ReportOptions extends AsOfOptions {
+  /** See membership-report.ts; default max(5, 1% of the population). */
+  readonly minSupport?: number;
+  /** The "recently did E" window in days. Default 30. */
+  readonly recentDays?: number;
+  /** Features listed per kind. Default 20. */
+  readonly limit?: number;
+}
+
+interface StoredVersion {
+  readonly key: string;
+  readonly version: number;
+  readonly definitionJson: string;
+  readonly hash: string;
+  readonly firstCreatedMs: number;
+  readonly createdMs: number;
+}
+
+const DEFAULT_PAGE_SIZE = 50_000;
+const DEFAULT_SAMPLE_LIMIT = 1_000;
+const SHOWN_SNAPSHOTS = 10;
+
+export class SegmentRegistry {
+  private readonly now: () => number;
+  private planApplied = false;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly plan: TrackingPlan,
+    options: SegmentRegistryOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private get d() {
+    return this.store.dialect;
+  }
+
+  /**
+   * Validate and store definitions. A new immutable version is stored only when the
+   * canonical definition changed. References must resolve among the stored segments and
+   * the new ones, without cycles. All or nothing.
+   */
+  async add(definitions: readonly SegmentDefinition[]): Promise<AddResult[]> {
+    const validated = definitions.map((def) => validateSegment(def, this.plan));
+    const seen = new Map<string, number>();
+    validated.forEach((def, i) => {
+      const prior = seen.get(def.key);
+      if (prior !== undefined) {
+        throw new StrataError('SEGMENT_INVALID', `segment "${def.key}" is given twice in one add`, [
+          { path: `[${prior}].key`, message: `"${def.key}" first given here` },
+          { path: `[${i}].key`, message: `"${def.key}" given again` },
+        ]);
+      }
+      seen.set(def.key, i);
+    });
+
+    return this.store.transaction(async () => {
+      const stored = await this.latestVersions();
+      const incoming = new Map(validated.map((def) => [def.key, def]));
+      const resolve = this.resolver(stored, incoming);
+      // Building the IR inlines references: unknown keys and cycles through a new definition fail here.
+      for (const def of validated) buildSegmentIR(def, this.plan, resolve);
+
+      const createdAt = this.d.timestampLiteral(this.now());
+      const results: AddResult[] = [];
+      for (const def of validated) {
+        const hash = definitionHash(def);
+        const current = stored.get(def.key);
+        if (current && current.hash === hash) {
+          results.push({ key: def.key, version: current.version, status: 'unchanged' });
+          continue;
+        }
+        const version = current ? current.version + 1 : 1;
+        await this.store.execute(
+          `INSERT INTO ${TABLES.segmentVersions} (key, version, definition, definition_hash, created_at) VALUES (${this.d.stringLiteral(def.key)}, ${version}, ${this.d.stringLiteral(canonicalDefinitionJson(def))}, ${this.d.stringLiteral(hash)}, ${createdAt})`,
+        );
+        results.push({ key: def.key, version, status: current ? 'updated' : 'created' });
+      }
+      return results;
+    });
+  }
+
+  /** Every segment with its current version and its most recently computed snapshot. */
+  async list(): Promise<SegmentListItem[]> {
+    const versions = await this.latestVersions();
+    const last = await this.snapshotRows(
+      `snapshot_id IN (SELECT snapshot_id FROM (SELECT snapshot_id, row_number() OVER (PARTITION BY segment_key ORDER BY computed_at DESC, snapshot_id DESC) AS rn FROM ${TABLES.snapshots}) r WHERE rn = 1)`,
+    );
+    const lastByKey = new Map(last.map((s) => [s.key, s]));
+    return [...versions.values()].map((v) => {
+      const def = JSON.parse(v.definitionJson) as SegmentDefinition;
+      return {
+        key: v.key,
+        name: def.name,
+        objective: def.objective,
+        owner: def.owner ?? null,
+        tags: def.tags ?? [],
+        version: v.version,
+        createdAt: formatInstant(v.firstCreatedMs),
+        updatedAt: formatInstant(v.createdMs),
+        lastSnapshot: lastByKey.get(v.key) ?? null,
+      };
+    });
+  }
+
+  /** The current definition, every version, and the most recent snapshots. */
+  async show(key: string): Promise<SegmentDetails> {
+    const current = await this.requireLatest([key]);
+    const v = current.get(key)!;
+    const versions = await this.store.query(
+      `SELECT version, definition_hash, ${this.d.epochMs('created_at')} AS created_ms FROM ${TABLES.segmentVersions} WHERE key = ${this.d.stringLiteral(key)} ORDER BY version`,
+    );
+    const snapshots = await this.snapshotRows(`segment_key = ${this.d.stringLiteral(key)}`, SHOWN_SNAPSHOTS);
+    return {
+      key,
+      version: v.version,
+      definition: JSON.parse(v.definitionJson) as SegmentDefinition,
+      versions: versions.map((r) => ({ version: toNumber(r.version), hash: String(r.definition_hash), createdAt: formatInstant(toNumber(r.created_ms)) })),
+      snapshots,
+    };
+  }
+
+  /**
+   * Materialize snapshots of the given segments (default: all) at asOf with one batch
+   * query. Recomputing the same key, version and asOf replaces that snapshot.
+   */
+  async compute(keys?: readonly string[], options: AsOfOptions = {}): Promise<ComputeResult[]> {
+    const asOfMs = this.asOf(options);
+    const all = keys === undefined ? await this.latestVersions() : await this.requireLatest(keys);
+    const targets = keys === undefined ? [...all.keys()] : unique(keys);
+    if (targets.length === 0) return [];
+    await this.ensurePlanColumns();
+    const resolve = this.storedResolver(all);
+    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve));
+    const batch = compileSegmentBatch(irs, { dialect: this.d, asOfMs });
+    const columnOf = new Map(batch.columns.map((c) => [c.key, c.column]));
+
+    const started = performance.now();
+    return this.store.transaction(async () => {
+      const idRows = await this.store.query(
+        `SELECT nextval('snapshot_ids') AS id FROM (VALUES ${targets.map((_, i) => `(${i})`).join(', ')}) t(i) ORDER BY i`,
+      );
+      const ids = idRows.map((r) => toNumber(r.id));
+      const asOf = this.d.timestampLiteral(asOfMs);
+      const matchesPrior = targets
+        .map((key) => `(segment_key = ${this.d.stringLiteral(key)} AND version = ${all.get(key)!.version})`)
+        .join(' OR ');
+      const prior = `SELECT snapshot_id FROM ${TABLES.snapshots} WHERE as_of = ${asOf} AND (${matchesPrior})`;
+      await this.store.execute(`DELETE FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${prior})`);
+      await this.store.execute(`DELETE FROM ${TABLES.snapshots} WHERE snapshot_id IN (${prior})`);
+
+      // One scan of the batch result fans each user out to the snapshots it belongs to.
+      const pick = targets
+        .map((key, i) => {
+          const column = columnOf.get(key);
+          if (column === undefined) throw new StrataError('INTERNAL', `the compiled batch has no column for segment "${key}"`);
+          return `WHEN ${i} THEN b.${this.d.quoteIdentifier(column)}`;
+        })
+        .join(' ');
+      const slots = targets.map((_, i) => `(${ids[i]}, ${i})`).join(', ');
+      await this.store.execute(
+        `INSERT INTO ${TABLES.snapshotMembers} (snapshot_id, user_id)
+SELECT s.snapshot_id, b.user_id
+FROM ${asSubquery(batch.sql)} b CROSS JOIN (VALUES ${slots}) s(snapshot_id, i)
+WHERE CASE s.i ${pick} END`,
+      );
+      const population = toNumber(
+        (await this.store.query(`SELECT count(*) AS n FROM ${TABLES.users} u WHERE ${populationPredicate(this.d, asOfMs)}`))[0]?.n,
+      );
+      const computedAt = this.d.timestampLiteral(this.now());
+      const rows = targets
+        .map((key, i) => `(${ids[i]}, ${this.d.stringLiteral(key)}, ${all.get(key)!.version})`)
+        .join(', ');
+      await this.store.execute(
+        `INSERT INTO ${TABLES.snapshots} (snapshot_id, segment_key, version, as_of, computed_at, size, population)
+SELECT v.snapshot_id, v.segment_key, v.version, ${asOf}, ${computedAt}, coalesce(c.n, 0), ${population}
+FROM (VALUES ${rows}) v(snapshot_id, segment_key, version)
+LEFT JOIN (SELECT snapshot_id, count(*) AS n FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${ids.join(', ')}) GROUP BY snapshot_id) c
+  ON c.snapshot_id = v.snapshot_id`,
+      );
+      const sizes = new Map(
+        (await this.store.query(`SELECT snapshot_id, size FROM ${TABLES.snapshots} WHERE snapshot_id IN (${ids.join(', ')})`)).map((r) => [
+          toNumber(r.snapshot_id),
+          toNumber(r.size),
+        ]),
+      );
+      const elapsedMs = Math.round(performance.now() - started);
+      return targets.map((key, i) => ({
+        key,
+        version: all.get(key)!.version,
+        asOf: formatInstant(asOfMs),
+        size: sizes.get(ids[i]!) ?? 0,
+        population,
+        snapshotId: ids[i]!,
+        elapsedMs,
+      }));
+    });
+  }
+
+  /**
+   * The snapshot at asOf (computed first when missing) and its member ids, read page by
+   * page in byte order of the id so memory stays flat whatever the size.
+   */
+  async members(key: string, options: MembersOptions = {}): Promise<MemberList> {
+    const asOfMs = this.asOf(options);
+    const snapshot = (await this.snapshotsAt([key], asOfMs)).get(key)!;
+    return { snapshot, ids: this.memberIds(snapshot.snapshotId, options.pageSize ?? DEFAULT_PAGE_SIZE) };
+  }
+
+  /** Write the members at asOf as CSV (header `user_id`) or JSONL (`{"user_id": ...}`), one per row. */
+  async writeMembers(key: string, options: WriteMembersOptions): Promise<MembersExport> {
+    const { snapshot, ids } = await this.members(key, options);
+    const written = await writeMemberIds(ids, options.format, options.out);
+    return { snapshot, format: options.format, out: typeof options.out === 'string' ? options.out : null, written };
+  }
+
+  /** Member ids of one snapshot, keyset-paginated. */
+  async *memberIds(snapshotId: number, pageSize = DEFAULT_PAGE_SIZE): AsyncGenerator<string> {
+    const size = Math.max(1, Math.trunc(pageSize));
+    let after: string | null = null;
+    for (;;) {
+      const rows: Row[] = await this.store.query(
+        `SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${this.d.numberLiteral(snapshotId)}${
+          after === null ? '' : ` AND user_id > ${this.d.stringLiteral(after)}`
+        } ORDER BY user_id LIMIT ${size}`,
+      );
+      for (const r of rows) yield String(r.user_id);
+      if (rows.length < size) return;
+      after = String(rows[rows.length - 1]!.user_id);
+    }
+  }
+
+  /**
+   * Who entered, left and stayed between two instants, at the current version (snapshots
+   * computed where missing). Counts are exact; each group lists up to `sampleLimit` ids.
+   */
+  async diff(key: string, options: DiffOptions): Promise<DiffResult> {
+    const sampleLimit = Math.max(0, Math.trunc(options.sampleLimit ?? DEFAULT_SAMPLE_LIMIT));
+    const from = (await this.snapshotsAt([key], options.fromMs)).get(key)!;
+    const to = (await this.snapshotsAt([key], options.toMs)).get(key)!;
+    const rows = await this.store.query(`WITH j AS (
+  SELECT CASE WHEN a.user_id IS NULL THEN 'entered' WHEN b.user_id IS NULL THEN 'left' ELSE 'stayed' END AS change,
+    coalesce(a.user_id, b.user_id) AS user_id
+  FROM (SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${from.snapshotId}) a
+  FULL OUTER JOIN (SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${to.snapshotId}) b ON a.user_id = b.user_id
+), r AS (
+  SELECT change, user_id, row_number() OVER (PARTITION BY change ORDER BY user_id) AS rn, count(*) OVER (PARTITION BY change) AS n FROM j
+)
+SELECT change, user_id, n, rn FROM r WHERE rn <= ${Math.max(1, sampleLimit)} ORDER BY change, rn`);
+    const group = (change: string): DiffGroup => {
+      const mine = rows.filter((r) => r.change === change);
+      const count = mine.length > 0 ? toNumber(mine[0]!.n) : 0;
+      const sample = mine.slice(0, sampleLimit).map((r) => String(r.user_id));
+      return { count, sample, complete: sample.length === count };
+    };
+    return { key, version: to.version, from, to, entered: group('entered'), left: group('left'), stayed: group('stayed'), sampleLimit };
+  }
+
+  /**
+   * Size, share of the population, and the traits and events that most distinguish the
+   * members from the rest (ranking rule in membership-report.ts). Four queries whatever the
+   * number of traits and events.
+   */
+  async report(key: string, options: ReportOptions = {}): Promise<SegmentReport> {
+    const asOfMs = this.asOf(options);
+    const recentDays = options.recentDays ?? 30;
+    const limit = options.limit ?? 20;
+    const snapshot = (await this.snapshotsAt([key], asOfMs)).get(key)!;
+    await this.ensurePlanColumns();
+    const ctx = { dialect: this.d, snapshotId: snapshot.snapshotId, asOfMs };
+
+    const numeric = numericTraits(this.plan);
+    const totals = (await this.store.query(numericSql(ctx, numeric)))[0]!;
+    const population = toNumber(totals.population);
+    const size = toNumber(totals.size);
+    const minSupport = options.minSupport ?? defaultMinSupport(population);
+
+    const categorical = categoricalTraits(this.plan);
+    const catSql = categoricalSql(ctx, categorical, minSupport);
+    const traitRows = catSql === null ? [] : await this.store.query(catSql);
+    const evSql = eventSql(ctx, Object.keys(this.plan.events).sort(), recentDays);
+    const eventRows = evSql === null ? [] : await this.store.query(evSql);
+
+    const features = [
+      ...categoricalFeatures(traitRows, categorical, size, population),
+      ...eventFeatures(eventRows, recentDays, size, population),
+    ];
+    return {
+      key,
+      version: snapshot.version,
+      snapshot,
+      size,
+      population,
+      share: population > 0 ? size / population : null,
+      minSupport,
+      recentDays,
+      features: rankBinaryFeatures(features, minSupport, limit),
+      numeric: rankNumericFeatures(numericFeatures(totals, numeric), limit),
+    };
+  }
+
+  /** Pairwise intersections and Jaccard indexes of the segments (default: all) at asOf, in one query. */
+  async overlap(keys?: readonly string[], options: AsOfOptions = {}): Promise<OverlapResult> {
+    const asOfMs = this.asOf(options);
+    const targets = keys === undefined ? [...(await this.latestVersions()).keys()] : unique(keys);
+    const snaps = await this.snapshotsAt(targets, asOfMs);
+    const segments = targets.map((key) => {
+      const s = snaps.get(key)!;
+      return { key, version: s.version, snapshotId: s.snapshotId, size: s.size };
+    });
+    const counts = new Map<string, number>();
+    if (segments.length >= 2) {
+      const ids = segments.map((s) => s.snapshotId).join(', ');
+      const rows = await this.store.query(`WITH m AS (SELECT snapshot_id, user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${ids}))
+SELECT a.snapshot_id AS a, b.snapshot_id AS b, count(*) AS n
+FROM m a JOIN m b ON a.user_id = b.user_id AND a.snapshot_id < b.snapshot_id
+GROUP BY a.snapshot_id, b.snapshot_id`);
+      for (const r of rows) counts.set(`${toNumber(r.a)}:${toNumber(r.b)}`, toNumber(r.n));
+    }
+    const pairs: OverlapPair[] = [];
+    segments.forEach((a, i) => {
+      for (const b of segments.slice(i + 1)) {
+        const lo = Math.min(a.snapshotId, b.snapshotId);
+        const hi = Math.max(a.snapshotId, b.snapshotId);
+        const intersection = counts.get(`${lo}:${hi}`) ?? 0;
+        const union = a.size + b.size - intersection;
+        pairs.push({ a: a.key, b: b.key, intersection, union, jaccard: union > 0 ? intersection / union : null });
+      }
+    });
+    return { asOf: formatInstant(asOfMs), segments, pairs };
+  }
+
+  // --- internals ---------------------------------------------------------------------
+
+  private asOf(options: AsOfOptions): number {
+    const ms = options.asOfMs ?? this.now();
+    if (!Number.isFinite(ms)) throw new StrataError('TIME_INVALID', `asOf is not a finite instant: ${ms}`);
+    return Math.trunc(ms);
+  }
+
+  /** Compiled segments read the plan's typed columns, which must exist even before any ingest. */
+  private async ensurePlanColumns(): Promise<void> {
+    if (this.planApplied) return;
+    await this.store.applyPlan(this.plan);
+    this.planApplied = true;
+  }
+
+  /** The snapshot of each key's current version at asOf, computing the missing ones in one batch. */
+  private async snapshotsAt(keys: readonly string[], asOfMs: number): Promise<Map<string, SnapshotSummary>> {
+    const latest = await this.requireLatest(keys);
+    const found = await this.existingSnapshots(latest, keys, asOfMs);
+    const missing = keys.filter((k) => !found.has(k));
+    if (missing.length > 0) {
+      await this.compute(missing, { asOfMs });
+      for (const [k, s] of await this.existingSnapshots(latest, missing, asOfMs)) found.set(k, s);
+    }
+    return found;
+  }
+
+  private async existingSnapshots(latest: Map<string, StoredVersion>, keys: readonly string[], asOfMs: number): Promise<Map<string, SnapshotSummary>> {
+    if (keys.length === 0) return new Map();
+    const match = keys.map((k) => `(segment_key = ${this.d.stringLiteral(k)} AND version = ${latest.get(k)!.version})`).join(' OR ');
+    const rows = await this.snapshotRows(`as_of = ${this.d.timestampLiteral(asOfMs)} AND (${match})`);
+    // Newest first: should two exist, the latest computation wins.
+    const out = new Map<string, SnapshotSummary>();
+    for (const s of rows) if (!out.has(s.key)) out.set(s.key, s);
+    return out;
+  }
+
+  /** Snapshots matching a condition, newest computation first. */
+  private async snapshotRows(where: string, limit?: number): Promise<SnapshotSummary[]> {
+    const rows = await this.store.query(
+      `SELECT snapshot_id, segment_key, version, ${this.d.epochMs('as_of')} AS as_of_ms, ${this.d.epochMs('computed_at')} AS computed_ms, size, population
+FROM ${TABLES.snapshots} WHERE ${where} ORDER BY computed_at DESC, snapshot_id DESC${limit !== undefined ? ` LIMIT ${limit}` : ''}`,
+    );
+    return rows.map((r) => ({
+      snapshotId: toNumber(r.snapshot_id),
+      key: String(r.segment_key),
+      version: toNumber(r.version),
+      asOf: formatInstant(toNumber(r.as_of_ms)),
+      computedAt: formatInstant(toNumber(r.computed_ms)),
+      size: toNumber(r.size),
+      population: toNullableNumber(r.population),
+    }));
+  }
+
+  /** The current version of every segment, by key in byte order. */
+  private async latestVersions(): Promise<Map<string, StoredVersion>> {
+    const rows = await this.store.query(
+      `SELECT v.key, v.version, v.definition, v.definition_hash, ${this.d.epochMs('v.created_at')} AS created_ms, ${this.d.epochMs('l.first_at')} AS first_ms
+FROM ${TABLES.segmentVersions} v
+JOIN (SELECT key, max(version) AS version, min(created_at) AS first_at FROM ${TABLES.segmentVersions} GROUP BY key) l
+  ON l.key = v.key AND l.version = v.version
+ORDER BY v.key`,
+    );
+    return new Map(
+      rows.map((r) => [
+        String(r.key),
+        {
+          key: String(r.key),
+          version: toNumber(r.version),
+          definitionJson: String(r.definition),
+          hash: String(r.definition_hash),
+          createdMs: toNumber(r.created_ms),
+          firstCreatedMs: toNumber(r.first_ms),
+        },
+      ]),
+    );
+  }
+
+  private async requireLatest(keys: readonly string[]): Promise<Map<string, StoredVersion>> {
+    const latest = await this.latestVersions();
+    const missing = unique(keys).filter((k) => !latest.has(k));
+    if (missing.length > 0) throw segmentNotFound(missing, [...latest.keys()]);
+    return latest;
+  }
+
+  /** Resolve references among stored definitions, re-validated against the current plan on first use. */
+  private storedResolver(stored: Map<string, StoredVersion>): (key: string) => SegmentDefinition | undefined {
+    const cache = new Map<string, SegmentDefinition>();
+    return (key) => {
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const v = stored.get(key);
+      if (!v) return undefined;
+      let def: SegmentDefinition;
+      try {
+        def = validateSegment(JSON.parse(v.definitionJson), this.plan);
+      } catch (e) {
+        if (!isStrataError(e)) throw e;
+        throw new StrataError(
+          'SEGMENT_INVALID',
+          `stored segment "${key}" (version ${v.version}) no longer fits the tracking plan: ${e.message}`,
+          e.details,
+          { cause: e },
+        );
+      }
+      cache.set(key, def);
+      return def;
+    };
+  }
+
+  /** New definitions take precedence over stored ones of the same key. */
+  private resolver(stored: Map<string, StoredVersion>, incoming: Map<string, SegmentDefinition>): (key: string) => SegmentDefinition | undefined {
+    const fromStore = this.storedResolver(stored);
+    return (key) => incoming.get(key) ?? fromStore(key);
+  }
+}
+
+function unique(keys: readonly string[]): string[] {
+  return [...new Set(keys)];
+}
