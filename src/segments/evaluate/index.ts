@@ -1,0 +1,10 @@
+/**
+ * The in-memory evaluator: the segment IR over plain data, with the same answers as the SQL
+ * back ends (held together by spec/segments and test/differential.test.ts).
+ *
+ *   evaluateSegments(segments, data, asOfMs)  key -> member user ids
+ *   UserEvaluator                              one user at a time, for realtime use
+ */
+export { evaluateSegments, UserEvaluator } from './evaluate-segments.js';
+export { compareCodePoints } from './compare.js';
+export { indexDataset, type MemoryDataset, type MemoryEvent, type MemoryValue, type UserHistory } from './memory-dataset.js';

@@ -1,0 +1,77 @@
+/**
+ * Writes a dataset straight into the store's tables (src/store/schema.ts) for the engine
+ * tests, bypassing ingest so that what the SQL sees is exactly what the in-memory evaluator
+ * sees: events with typed property columns and ms-precision ts, the users population index
+ * (first_event_at = the earliest event, has_profile), and profiles with typed trait columns.
+ */
+import { propertyColumn, TABLES, traitColumn } from '../../src/store/schema.js';
+import type { EventStore } from '../../src/store/event-store.js';
+import type { MemoryDataset, MemoryValue } from '../../src/segments/evaluate/index.js';
+import { propertyTypes, type FieldType, type TrackingPlan } from '../../src/schema/tracking-plan.js';
+
+const ROWS_PER_INSERT = 500;
+
+const own = (record: Readonly<Record<string, MemoryValue>>, name: string): MemoryValue | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
+
+/** Only what loading needs, so any store (or one mid-way through growing its interface) will do. */
+type WritableStore = Pick<EventStore, 'dialect' | 'execute'>;
+
+/** Empty the user-data tables so a store can be reused between datasets. */
+export async function clearDuckDb(store: WritableStore): Promise<void> {
+  for (const table of [TABLES.events, TABLES.users, TABLES.profiles]) await store.execute(`DELETE FROM ${table}`);
+}
+
+export async function loadIntoDuckDb(store: WritableStore, plan: TrackingPlan, data: MemoryDataset): Promise<void> {
+  const d = store.dialect;
+  const literal = (value: MemoryValue | undefined, type: FieldType): string => {
+    if (value === undefined) return 'NULL';
+    if (type === 'timestamp') return d.timestampLiteral(value as number);
+    if (type === 'boolean') return value ? 'TRUE' : 'FALSE';
+    if (type === 'number') return `CAST(${d.numberLiteral(value as number)} AS DOUBLE)`;
+    return d.stringLiteral(value as string);
+  };
+  const insert = async (table: string, columns: string[], rows: string[][]) => {
+    const head = `INSERT INTO ${table} (${columns.map((c) => d.quoteIdentifier(c)).join(', ')}) VALUES `;
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      const chunk = rows.slice(i, i + ROWS_PER_INSERT).map((r) => `(${r.join(', ')})`);
+      await store.execute(head + chunk.join(', '));
+    }
+  };
+  const now = d.timestampLiteral(0);
+
+  const props = [...propertyTypes(plan)];
+  await insert(
+    TABLES.events,
+    ['event_id', 'user_id', 'event', 'ts', 'ingested_at', ...props.map(([name]) => propertyColumn(name))],
+    data.events.map((e, i) => [
+      d.stringLiteral(`e${i}`),
+      d.stringLiteral(e.userId),
+      d.stringLiteral(e.event),
+      d.timestampLiteral(e.ts),
+      now,
+      ...props.map(([name, type]) => literal(own(e.properties, name), type)),
+    ]),
+  );
+
+  const firstEvent = new Map<string, number>();
+  for (const e of data.events) {
+    const prior = firstEvent.get(e.userId);
+    if (prior === undefined || e.ts < prior) firstEvent.set(e.userId, e.ts);
+  }
+  const userIds = new Set([...firstEvent.keys(), ...data.profiles.keys()]);
+  await insert(
+    TABLES.users,
+    ['user_id', 'first_event_at', 'has_profile'],
+    [...userIds].map((u) => {
+      const first = firstEvent.get(u);
+      return [d.stringLiteral(u), first === undefined ? 'NULL' : d.timestampLiteral(first), data.profiles.has(u) ? 'TRUE' : 'FALSE'];
+    }),
+  );
+
+  const traits = Object.entries(plan.traits).map(([name, spec]) => [name, spec.type] as const);
+  await insert(
+    TABLES.profiles,
+    ['user_id', 'updated_at', ...traits.map(([name]) => traitColumn(name))],
+    [...data.profiles].map(([u, values]) => [d.stringLiteral(u), now, ...traits.map(([name, type]) => literal(own(values, name), type))]),
+  );
+}
