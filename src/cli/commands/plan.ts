@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { writePlan } from '../../config/index.js';
 import { inferPlan, mergePlanWithReport } from '../../ingest/index.js';
+import { StrataError } from '../../errors/errors.js';
 import { planToYaml, type TrackingPlan } from '../../schema/tracking-plan.js';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import { CommandContext, type CliIo } from '../context.js';
@@ -10,6 +11,7 @@ import { addEventMappingOptions, addFormatOption, toColumnMapping, type MappingO
 
 interface InferOptions extends MappingOptions {
   profiles?: string[];
+  traits?: string[];
   write?: boolean;
 }
 
@@ -37,6 +39,7 @@ export function registerPlan(program: Command, io: CliIo): void {
     )
     .argument('[FILE...]', 'event files: JSONL, CSV or Parquet, optionally gzipped')
     .option('--profiles <FILE...>', 'profile files whose columns become traits')
+    .option('--traits <COL...>', 'keep only these profile columns as traits (the rest of a profile row is then undeclared and dropped at ingest)')
     .option('--write', 'merge the proposal into the workspace strata.yaml');
   addEventMappingOptions(infer);
   addFormatOption(infer);
@@ -46,7 +49,8 @@ export function registerPlan(program: Command, io: CliIo): void {
       '\nExamples:\n' +
         '  $ strata plan infer events.jsonl.gz\n' +
         '  $ strata plan infer events.csv --profiles users.csv --write\n' +
-        '  $ strata plan infer online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase --write',
+        '  $ strata plan infer online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase --write\n' +
+        '  $ strata plan infer --profiles online-retail.csv.gz --user CustomerID --traits Country --write',
     )
     .action(async (files: string[], opts: InferOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
@@ -69,6 +73,7 @@ export function registerPlan(program: Command, io: CliIo): void {
       } finally {
         await scratch.close();
       }
+      if (opts.traits) proposed = keepTraits(proposed, opts.traits);
       if (!config) {
         ctx.emit({ plan: planToYaml(proposed), written: false }, (r) => stringify({ plan: r.plan }, { lineWidth: 0 }));
         return;
@@ -104,6 +109,17 @@ export function registerPlan(program: Command, io: CliIo): void {
       const config = await ctx.loadConfig();
       ctx.emit({ config: config.configPath, plan: planToYaml(config.plan) }, (r) => stringify({ plan: r.plan }, { lineWidth: 0 }));
     });
+}
+
+/** Restrict the inferred traits to the named profile columns; naming a column the files lack is an error. */
+function keepTraits(plan: TrackingPlan, names: readonly string[]): TrackingPlan {
+  const missing = names.filter((n) => !(n in plan.traits));
+  if (missing.length > 0) {
+    throw new StrataError('MAPPING_INVALID', `--traits names columns the profile files do not have: ${missing.join(', ')}`, [
+      { path: '--traits', message: `expected one of: ${Object.keys(plan.traits).join(', ') || '(no profile columns; pass --profiles FILE)'}` },
+    ]);
+  }
+  return { ...plan, traits: Object.fromEntries(names.map((n) => [n, plan.traits[n]!])) };
 }
 
 export function planChanges(before: TrackingPlan, after: TrackingPlan): PlanChanges {
