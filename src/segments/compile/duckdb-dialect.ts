@@ -7,6 +7,7 @@ function assertNoNul(value: string): void {
 
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
+  capabilities: { commonTableExpressions: true },
   quoteIdentifier(name) {
     assertNoNul(name);
     return `"${name.replaceAll('"', '""')}"`;
@@ -23,5 +24,39 @@ export const duckdbDialect: SqlDialect = {
   timestampLiteral(epochMs) {
     if (!Number.isFinite(epochMs)) throw new StrataError('INPUT_INVALID', `not a finite instant: ${epochMs}`);
     return `make_timestamp(${Math.trunc(epochMs)}000::BIGINT)`;
+  },
+  booleanLiteral(value) {
+    return value ? 'TRUE' : 'FALSE';
+  },
+  epochMs(timestamp) {
+    return `epoch_ms(${timestamp})`;
+  },
+  utcDay(timestamp) {
+    // Timestamps are stored zone-less in UTC, so the date part is the UTC day.
+    return `CAST(${timestamp} AS DATE)`;
+  },
+  intDiv(dividend, divisor) {
+    return `((${dividend}) // (${divisor}))`;
+  },
+  aggregate(fn, arg, filter) {
+    const call =
+      fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`;
+    return filter === null ? call : `${call} FILTER (WHERE ${filter})`;
+  },
+  contains(haystack, needle) {
+    return `contains(${haystack}, ${needle})`;
+  },
+  startsWith(value, prefix) {
+    return `starts_with(${value}, ${prefix})`;
+  },
+  previousValue(expr, partitionBy, orderBy) {
+    return `lag(${expr}) OVER (PARTITION BY ${partitionBy} ORDER BY ${orderBy.join(', ')})`;
+  },
+  nextValue(expr, partitionBy, orderBy) {
+    return `lead(${expr}) OVER (PARTITION BY ${partitionBy} ORDER BY ${orderBy.join(', ')})`;
+  },
+  nextMatchJoin({ leftKey, rightKey, leftTime, rightTime }) {
+    // An ASOF join with a strict inequality picks the nearest later right row per left row.
+    return { keyword: 'ASOF JOIN', condition: `${rightKey} = ${leftKey} AND ${rightTime} > ${leftTime}` };
   },
 };

@@ -1,0 +1,693 @@
+/**
+ * The shared work of a batch of segments: every measure any condition needs, registered
+ * under a canonical key so equal measures from different segments are computed once, and
+ * grouped into as few passes over the events as the semantics allow:
+ *
+ * - `ev`   one GROUP BY user_id over the events before asOf, with one filtered aggregate per
+ *          measure on plain windows (counts, sums, min/max, distinct values, distinct days,
+ *          first/last times, distinct periods), and the first time of every anchor event;
+ * - `eva`  a second pass for anchored windows: the events joined to their users' anchors;
+ * - `ss<i>` / `sm<i>`  sessions for one session gap, then the session measures over them;
+ * - `sq<i>` / `sqr<f>` / `sqm`  sequences and funnels: for each prefix of steps, the chains
+ *          reaching it (one per start, each next step at the earliest later instant, shared
+ *          by every chain that begins with the same steps), the rows of each later step, and
+ *          the furthest step each chain reaches per user;
+ * - `rg<i>` per-period counts for `regularly` with `times` above 1;
+ * - `p`    the profiles table, for traits and timestamp-trait anchors;
+ * - `u`    the users population index, for the population and for first-seen of any event.
+ *
+ * Rendering pushes down to the WHERE clause whatever all measures of a pass share (event
+ * names, time bounds, predicates) so the engine can skip row groups; events whose measures
+ * need different starts are read by one scan each (UNION ALL) feeding the same aggregate.
+ */
+import { StrataError } from '../../errors/errors.js';
+import { TABLES, propertyColumn, traitColumn } from '../../store/schema.js';
+import type { EventFilter, Window } from '../ir/nodes.js';
+import { comparisonSql, type SqlContext } from './comparison-sql.js';
+import type { AggregateFunction } from './dialect.js';
+import { indentLines, selectLines, subqueryLines, whereLines, wrapLines, type Lines } from './sql-lines.js';
+
+/** A column that the final select can read, and the relation it comes from. */
+export interface ColumnRef {
+  readonly relation: string;
+  readonly sql: string;
+}
+
+/** Which rows a measure aggregates, split so that shared parts can move to WHERE. */
+interface RowConditions {
+  readonly event: string | null;
+  readonly lowerMs: number | null;
+  readonly upperMs: number | null;
+  /** Property predicates and anchored bounds, sorted so equal sets compare equal. */
+  readonly others: readonly string[];
+}
+
+interface PassMeasure {
+  readonly column: string;
+  readonly fn: AggregateFunction;
+  readonly arg: string | null;
+  readonly rows: RowConditions;
+  readonly anchors: readonly ColumnRef[];
+}
+
+type ResolvedWindow =
+  | { readonly kind: 'bounds'; readonly lowerMs: number | null; readonly upperMs: number | null }
+  | { readonly kind: 'anchored'; readonly anchor: ColumnRef; readonly durationMs: number };
+
+/** A measure as the condition compiler sees it: where to read it and the anchor it needs, if any. */
+export interface MeasureRef {
+  readonly value: ColumnRef;
+  readonly anchor: ColumnRef | null;
+}
+
+export const RELATIONS = { events: 'ev', anchored: 'eva', profiles: 'p', users: 'u', chains: 'sqm' } as const;
+
+/**
+ * The range of a JavaScript Date, which holds every stored timestamp, anchor and asOf: a
+ * lower bound before it bounds nothing, and a window longer than the whole range never
+ * ends before asOf. Dropping such bounds keeps absurd durations (`within: 999999999w`)
+ * from overflowing the engine's timestamp arithmetic.
+ */
+const EARLIEST_MS = -8.64e15;
+const LONGEST_MS = 2 * 8.64e15;
+
+function boundedBelow(ms: number): number | null {
+  return ms <= EARLIEST_MS ? null : ms;
+}
+
+const EVENTS_ALIAS = 'e';
+const SESSIONS_ALIAS = 's';
+
+/** One GROUP BY user_id pass with filtered aggregates, deduplicated by canonical key. */
+class AggregatePass {
+  private readonly byKey = new Map<string, PassMeasure>();
+
+  /** `ts` and `event` are the row's time and event name columns (`event` null: rows are not events). */
+  constructor(
+    readonly name: string,
+    readonly alias: string,
+    readonly ts: string,
+    readonly event: string | null,
+  ) {}
+
+  add(fn: AggregateFunction, arg: string | null, rows: RowConditions, anchors: readonly ColumnRef[]): ColumnRef {
+    const key = JSON.stringify([fn, arg, rows.event, rows.lowerMs, rows.upperMs, rows.others]);
+    let m = this.byKey.get(key);
+    if (!m) {
+      m = { column: `m${this.byKey.size}`, fn, arg, rows, anchors };
+      this.byKey.set(key, m);
+    }
+    return { relation: this.name, sql: `${this.name}.${m.column}` };
+  }
+
+  get measures(): readonly PassMeasure[] {
+    return [...this.byKey.values()];
+  }
+
+  get empty(): boolean {
+    return this.byKey.size === 0;
+  }
+}
+
+interface ChainStep {
+  readonly index: number;
+  /** Whether an event (alias `e`) matches the step. */
+  readonly sql: string;
+}
+
+/**
+ * The first `length` steps of one or more chains. A chain is followed from each start (an
+ * event matching the first step in the window) by taking every next step at the earliest
+ * event strictly after the previous one: for a fixed start that reaches furthest, since an
+ * earlier step leaves more room for the rest before start + span. Relation `sq<index>`
+ * holds one row per start still within its span: user_id, s (the start) and t (this
+ * step's time), all in epoch ms.
+ */
+interface ChainPrefix {
+  readonly index: number;
+  readonly length: number;
+  readonly step: ChainStep;
+  readonly parent: ChainPrefix | null;
+  /** For length >= 2: the last step must be strictly before start + span (no bound when null). */
+  readonly spanMs: number | null;
+  /** For length 1: the window on the first step. */
+  readonly window: ResolvedWindow | null;
+  /** The instants starts lie in: [from, before), null meaning unbounded (before: asOf). */
+  readonly startFrom: number | null;
+  readonly startBefore: number | null;
+}
+
+interface SessionRelation {
+  readonly list: string;
+  readonly gapMs: number;
+  readonly pass: AggregatePass;
+}
+
+interface RegularRelation {
+  readonly name: string;
+  readonly periodMs: number;
+  readonly periods: number;
+  readonly filter: { readonly event: string | null; readonly props: readonly string[] };
+  readonly thresholds: Map<number, string>;
+}
+
+/** A query over the plan's relations: the final select of a batch or of a member list. */
+export interface FinalSelect {
+  /** `u` (the users table, with the population predicate) or a relation every member appears in. */
+  readonly base: string;
+  readonly columns: readonly string[];
+  readonly relations: ReadonlySet<string>;
+  readonly where: string | null;
+}
+
+/**
+ * A pass's conditions: `where` holds for every row; `branches`, when present, are the
+ * alternative event-and-start cuts the rows come from (one scan each).
+ */
+interface PassParts {
+  readonly where: readonly string[];
+  readonly branches: readonly (readonly string[])[] | null;
+  readonly select: readonly { readonly column: string; readonly expression: string }[];
+}
+
+/** How a relation appears in FROM or JOIN: its CTE name, or its body inlined, under `alias`. */
+type RelationSource = (name: string, alias?: string) => Lines;
+type RelationDefiner = (name: string, body: Lines) => void;
+
+export interface RelationExplanation {
+  readonly name: string;
+  /** Row conditions shared by all the relation's measures, moved to its WHERE clause. */
+  readonly where: readonly string[];
+  readonly measures: readonly { readonly column: string; readonly expression: string }[];
+}
+
+export class BatchPlan {
+  private readonly events = new AggregatePass(RELATIONS.events, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`);
+  private readonly anchored = new AggregatePass(RELATIONS.anchored, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`);
+  private readonly sessions = new Map<number, SessionRelation>();
+  private readonly regular = new Map<string, RegularRelation>();
+  private readonly chainSteps = new Map<string, ChainStep>();
+  private readonly chainPrefixes = new Map<string, ChainPrefix>();
+  private readonly chains = new Map<string, { readonly column: string; readonly prefixes: readonly ChainPrefix[] }>();
+  private readonly completions = new Set<ChainPrefix>();
+
+  constructor(readonly ctx: SqlContext) {}
+
+  private q(name: string): string {
+    return this.ctx.dialect.quoteIdentifier(name);
+  }
+
+  private lit(ms: number): string {
+    return this.ctx.dialect.timestampLiteral(ms);
+  }
+
+  /** The current value of a trait (missing: NULL). */
+  trait(name: string): ColumnRef {
+    return { relation: RELATIONS.profiles, sql: `${RELATIONS.profiles}.${this.q(traitColumn(name))}` };
+  }
+
+  /**
+   * Each user's first event of any name, from the population index: `first_event_at` is the
+   * earliest event the store holds for the user (store/schema.ts), which is the first before
+   * asOf whenever it is before asOf. NULL when the user has no event before asOf.
+   */
+  firstEventBeforeAsOf(): ColumnRef {
+    const u = RELATIONS.users;
+    return { relation: u, sql: `CASE WHEN ${u}.first_event_at < ${this.lit(this.ctx.asOfMs)} THEN ${u}.first_event_at END` };
+  }
+
+  /** A property of the event row in an events pass. */
+  propertyColumn(name: string): string {
+    return `${EVENTS_ALIAS}.${this.q(propertyColumn(name))}`;
+  }
+
+  eventTimestamp(): string {
+    return `${EVENTS_ALIAS}.ts`;
+  }
+
+  /** An aggregate over the user's matching events in the window. */
+  eventMeasure(fn: AggregateFunction, arg: string | null, filter: EventFilter, window: Window): MeasureRef {
+    const f = this.filterParts(filter);
+    const w = this.resolveWindow(window);
+    if (w.kind === 'bounds') {
+      return { value: this.events.add(fn, arg, { event: f.event, lowerMs: w.lowerMs, upperMs: w.upperMs, others: f.props }, []), anchor: null };
+    }
+    const others = sortedUnique([...f.props, ...this.anchoredBounds(`${EVENTS_ALIAS}.ts`, w.anchor.sql, w.durationMs)]);
+    return {
+      value: this.anchored.add(fn, arg, { event: f.event, lowerMs: null, upperMs: null, others }, [w.anchor]),
+      anchor: w.anchor,
+    };
+  }
+
+  /** The number of periods [asOf-(k+1)P, asOf-kP), k < periods, with at least `times` matching events. */
+  periodsWithEvents(filter: EventFilter, periodMs: number, periods: number, times: number): ColumnRef {
+    if (times === 1) {
+      // At least once per period is a distinct count of period indexes: one more aggregate in the shared pass.
+      const window: Window = { kind: 'relative', startMs: periods * periodMs, endMs: 0 };
+      return this.eventMeasure('countDistinct', this.periodIndex(periodMs), filter, window).value;
+    }
+    const f = this.filterParts(filter);
+    const key = JSON.stringify([f.event, f.props, periodMs, periods]);
+    let r = this.regular.get(key);
+    if (!r) {
+      r = { name: `rg${this.regular.size}`, periodMs, periods, filter: f, thresholds: new Map() };
+      this.regular.set(key, r);
+    }
+    let column = r.thresholds.get(times);
+    if (!column) {
+      column = `m${r.thresholds.size}`;
+      r.thresholds.set(times, column);
+    }
+    return { relation: r.name, sql: `${r.name}.${column}` };
+  }
+
+  /** An aggregate over the user's sessions (for one gap) whose first event lies in the window. */
+  sessionMeasure(gapMs: number, fn: AggregateFunction, durationArg: boolean, window: Window): MeasureRef {
+    let rel = this.sessions.get(gapMs);
+    if (!rel) {
+      const i = this.sessions.size;
+      rel = { list: `ss${i}`, gapMs, pass: new AggregatePass(`sm${i}`, SESSIONS_ALIAS, `${SESSIONS_ALIAS}.started_at`, null) };
+      this.sessions.set(gapMs, rel);
+    }
+    const arg = durationArg ? `${SESSIONS_ALIAS}.duration_ms` : null;
+    const w = this.resolveWindow(window);
+    if (w.kind === 'bounds') {
+      return { value: rel.pass.add(fn, arg, { event: null, lowerMs: w.lowerMs, upperMs: w.upperMs, others: [] }, []), anchor: null };
+    }
+    const others = this.anchoredBounds(`${SESSIONS_ALIAS}.started_at`, w.anchor.sql, w.durationMs);
+    return { value: rel.pass.add(fn, arg, { event: null, lowerMs: null, upperMs: null, others }, [w.anchor]), anchor: w.anchor };
+  }
+
+  /**
+   * The furthest step reached (0 to steps.length) by chains of events matching the steps at
+   * strictly increasing times, the first in the window and the last before first + span.
+   * NULL when the user has no event matching any step; reading it as 0 is then right.
+   */
+  chainReached(steps: readonly EventFilter[], spanMs: number | null, window: Window): MeasureRef {
+    const { prefixes, key, anchor } = this.chainPrefixesOf(steps, spanMs, window);
+    let chain = this.chains.get(key);
+    if (!chain) {
+      chain = { column: `k${this.chains.size}`, prefixes };
+      this.chains.set(key, chain);
+    }
+    return { value: { relation: RELATIONS.chains, sql: `${RELATIONS.chains}.${chain.column}` }, anchor };
+  }
+
+  /**
+   * The number of starts from which every step is reached (0 when none): a sequence needs
+   * only its last prefix, not the furthest step of every start.
+   */
+  chainCompleted(steps: readonly EventFilter[], spanMs: number | null, window: Window): MeasureRef {
+    const { prefixes, anchor } = this.chainPrefixesOf(steps, spanMs, window);
+    const last = prefixes[prefixes.length - 1]!;
+    this.completions.add(last);
+    const name = `sqd${last.index}`;
+    return { value: { relation: name, sql: `${name}.starts` }, anchor };
+  }
+
+  private chainPrefixesOf(steps: readonly EventFilter[], spanMs: number | null, window: Window): { prefixes: ChainPrefix[]; key: string; anchor: ColumnRef | null } {
+    if (steps.length === 0) throw new StrataError('INTERNAL', 'a sequence or funnel needs at least one step');
+    const w = this.resolveWindow(window);
+    const prefixes: ChainPrefix[] = [];
+    let key = '';
+    for (const [i, filter] of steps.entries()) {
+      const step = this.chainStep(filter);
+      const parent = prefixes[i - 1] ?? null;
+      // The first step's key holds the window; later ones the span (a one-step chain has none).
+      key =
+        parent === null
+          ? JSON.stringify([step.index, w.kind === 'bounds' ? [w.lowerMs, w.upperMs] : [w.anchor.sql, w.durationMs]])
+          : JSON.stringify([key, step.index, spanMs]);
+      let p = this.chainPrefixes.get(key);
+      if (!p) {
+        p = {
+          index: this.chainPrefixes.size,
+          length: i + 1,
+          step,
+          parent,
+          spanMs: parent === null ? null : spanMs,
+          window: parent === null ? w : null,
+          startFrom: parent?.startFrom ?? (w.kind === 'bounds' ? w.lowerMs : null),
+          startBefore: parent?.startBefore ?? (w.kind === 'bounds' ? w.upperMs : null),
+        };
+        this.chainPrefixes.set(key, p);
+      }
+      prefixes.push(p);
+    }
+    return { prefixes, key, anchor: w.kind === 'anchored' ? w.anchor : null };
+  }
+
+  private chainStep(filter: EventFilter): ChainStep {
+    const f = this.filterParts(filter);
+    const key = JSON.stringify([f.event, f.props]);
+    let step = this.chainSteps.get(key);
+    if (!step) {
+      const conjuncts = [...(f.event === null ? [] : [`${EVENTS_ALIAS}.event = ${this.ctx.dialect.stringLiteral(f.event)}`]), ...f.props];
+      step = { index: this.chainSteps.size, sql: conjuncts.length === 0 ? this.ctx.dialect.booleanLiteral(true) : conjuncts.join(' AND ') };
+      this.chainSteps.set(key, step);
+    }
+    return step;
+  }
+
+  /** Index k of the period [asOf-(k+1)P, asOf-kP) holding the event: floor((asOf - 1 - t) / P) on whole ms. */
+  private periodIndex(periodMs: number): string {
+    const d = this.ctx.dialect;
+    return d.intDiv(`${d.numberLiteral(this.ctx.asOfMs - 1)} - ${d.epochMs(`${EVENTS_ALIAS}.ts`)}`, d.numberLiteral(periodMs));
+  }
+
+  private filterParts(filter: EventFilter): { event: string | null; props: readonly string[] } {
+    const props = filter.where.map((p) => comparisonSql(this.propertyColumn(p.property), p.cmp, this.ctx));
+    return { event: filter.event, props: sortedUnique(props) };
+  }
+
+  private resolveWindow(window: Window): ResolvedWindow {
+    const asOf = this.ctx.asOfMs;
+    // An end at or after asOf is asOf's; one before every instant is an empty window all the same.
+    const cut = (upper: number | null): number | null => (upper === null || upper >= asOf ? null : Math.max(upper, EARLIEST_MS));
+    switch (window.kind) {
+      case 'all':
+        return { kind: 'bounds', lowerMs: null, upperMs: null };
+      case 'relative':
+        return { kind: 'bounds', lowerMs: boundedBelow(asOf - window.startMs), upperMs: cut(asOf - window.endMs) };
+      case 'absolute':
+        return { kind: 'bounds', lowerMs: boundedBelow(window.fromMs), upperMs: cut(window.toMs) };
+      case 'anchored': {
+        const anchor =
+          window.anchor.kind === 'trait'
+            ? this.trait(window.anchor.trait)
+            : this.eventMeasure('min', `${EVENTS_ALIAS}.ts`, window.anchor.filter, { kind: 'all' }).value;
+        return { kind: 'anchored', anchor, durationMs: window.durationMs };
+      }
+    }
+  }
+
+  /** [anchor, anchor + duration) on timestamps; the end in whole ms, where no interval can overflow. */
+  private anchoredBounds(ts: string, anchor: string, durationMs: number): string[] {
+    const d = this.ctx.dialect;
+    const from = `${ts} >= ${anchor}`;
+    return durationMs >= LONGEST_MS ? [from] : [from, `${d.epochMs(ts)} < ${d.epochMs(anchor)} + ${d.numberLiteral(durationMs)}`];
+  }
+
+  /** Every measure column, per relation: what `--explain` shows and what tests count. */
+  explain(): RelationExplanation[] {
+    const out: RelationExplanation[] = [];
+    const passes = [this.events, this.anchored, ...[...this.sessions.values()].map((s) => s.pass)];
+    for (const pass of passes) {
+      if (pass.empty) continue;
+      const parts = this.renderPassParts(pass);
+      const cuts = parts.branches === null ? [] : [parts.branches.map((b) => `(${b.join(' AND ')})`).join(' OR ')];
+      out.push({ name: pass.name, where: [...cuts, ...parts.where], measures: parts.select });
+    }
+    for (const last of this.completions) {
+      out.push({ name: `sqd${last.index}`, where: [], measures: [{ column: 'starts', expression: `${this.ctx.dialect.aggregate('count', null, null)} over sq${last.index}` }] });
+    }
+    if (this.chains.size > 0) {
+      out.push({ name: RELATIONS.chains, where: [], measures: [...this.chains.values()].map((c) => ({ column: c.column, expression: this.chainReachedSql(c) })) });
+    }
+    for (const r of this.regular.values()) {
+      out.push({
+        name: r.name,
+        where: [],
+        measures: [...r.thresholds].map(([times, column]) => ({ column, expression: `periods of ${r.periodMs} ms with >= ${times} events` })),
+      });
+    }
+    return out;
+  }
+
+  /** The whole query: the relations the final select needs, as CTEs (or inlined), then the select. */
+  render(final: FinalSelect): string {
+    const d = this.ctx.dialect;
+    const bodies = new Map<string, Lines>();
+    const ctes: Lines[] = [];
+    const useCtes = d.capabilities.commonTableExpressions;
+    const from: RelationSource = (name, alias = name) => {
+      if (name === RELATIONS.profiles) return [`${TABLES.profiles} ${alias}`];
+      if (name === RELATIONS.users) return [`${TABLES.users} ${alias}`];
+      const body = bodies.get(name);
+      if (body === undefined) throw new StrataError('INTERNAL', `relation ${name} is used before it is defined`);
+      if (!useCtes) return subqueryLines(body, alias);
+      return [alias === name ? name : `${name} ${alias}`];
+    };
+    const define: RelationDefiner = (name, body) => {
+      bodies.set(name, body);
+      if (useCtes) ctes.push([`${name} AS (`, ...indentLines(body), ')']);
+    };
+
+    const eventsFrom = [`${TABLES.events} ${EVENTS_ALIAS}`];
+    const eventsWhere = [`${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`];
+    if (!this.events.empty) define(this.events.name, this.renderAggregatePass(this.events, eventsFrom, eventsWhere, from));
+    if (!this.anchored.empty) define(this.anchored.name, this.renderAggregatePass(this.anchored, eventsFrom, eventsWhere, from));
+    for (const s of this.sessions.values()) {
+      define(s.list, this.renderSessionList(s));
+      define(s.pass.name, this.renderAggregatePass(s.pass, from(s.list, SESSIONS_ALIAS), [], from));
+    }
+    if (this.chainPrefixes.size > 0) this.renderChains(define, from);
+    for (const r of this.regular.values()) define(r.name, this.renderRegular(r));
+
+    const base = final.base;
+    const where: string[] = [];
+    if (base === RELATIONS.users) where.push(`(${RELATIONS.users}.has_profile OR ${RELATIONS.users}.first_event_at < ${this.lit(this.ctx.asOfMs)})`);
+    if (final.where !== null) where.push(final.where);
+    const select = [
+      ...selectLines(final.columns),
+      ...wrapLines('FROM ', from(base)),
+      ...orderRelations(final.relations)
+        .filter((rel) => rel !== base)
+        .flatMap((rel) => wrapLines('LEFT JOIN ', from(rel), ` ON ${rel}.user_id = ${base}.user_id`)),
+      ...whereLines(where),
+    ];
+    const withClause = ctes.length === 0 ? [] : ['WITH', ...ctes.flatMap((c, i) => (i < ctes.length - 1 ? wrapLines('', c, ',') : c))];
+    return [...withClause, ...select].join('\n');
+  }
+
+  /**
+   * Splits the measures' row conditions into what all share (WHERE) and what each keeps
+   * (FILTER). When every measure names its event, each event keeps the earliest start any
+   * of its measures needs, so a recent-window count does not read an all-history measure's
+   * old rows of another event, and vice versa.
+   */
+  private renderPassParts(pass: AggregatePass): PassParts {
+    const d = this.ctx.dialect;
+    const { ts, event: eventExpr } = pass;
+    const ms = pass.measures;
+    const where: string[] = [];
+    const inList = (names: readonly string[]) =>
+      names.length === 1 ? `${eventExpr} = ${d.stringLiteral(names[0]!)}` : `${eventExpr} IN (${names.map((n) => d.stringLiteral(n)).join(', ')})`;
+    const minLower = (lowers: readonly (number | null)[]) => (lowers.every((l) => l !== null) ? Math.min(...(lowers as number[])) : null);
+
+    // The start each measure's rows are already cut at by WHERE.
+    let impliedLower: (m: PassMeasure) => number | null;
+    let branches: string[][] | null = null;
+    let single: string | null = null;
+    if (eventExpr !== null && ms.every((m) => m.rows.event !== null)) {
+      const names = sortedUnique(ms.map((m) => m.rows.event as string));
+      if (names.length === 1) single = names[0]!;
+      const lowerOf = new Map(names.map((n) => [n, minLower(ms.filter((m) => m.rows.event === n).map((m) => m.rows.lowerMs))]));
+      const byLower = new Map<number | null, string[]>();
+      for (const n of names) byLower.set(lowerOf.get(n)!, [...(byLower.get(lowerOf.get(n)!) ?? []), n]);
+      const cuts = [...byLower].map(([lower, group]) => [inList(group), ...(lower === null ? [] : [`${ts} >= ${this.lit(lower)}`])]);
+      if (cuts.length === 1) where.push(...cuts[0]!);
+      else branches = cuts;
+      impliedLower = (m) => lowerOf.get(m.rows.event as string) ?? null;
+    } else {
+      const lower = minLower(ms.map((m) => m.rows.lowerMs));
+      if (lower !== null) where.push(`${ts} >= ${this.lit(lower)}`);
+      impliedLower = () => lower;
+    }
+    const upper = ms.every((m) => m.rows.upperMs !== null) ? Math.max(...ms.map((m) => m.rows.upperMs as number)) : null;
+    if (upper !== null) where.push(`${ts} < ${this.lit(upper)}`);
+    const common = ms.map((m) => m.rows.others).reduce((acc, o) => acc.filter((x) => o.includes(x)));
+    where.push(...common);
+    const select = ms.map((m) => {
+      const f: string[] = [];
+      if (m.rows.event !== null && m.rows.event !== single && eventExpr !== null) f.push(`${eventExpr} = ${d.stringLiteral(m.rows.event)}`);
+      if (m.rows.lowerMs !== null && m.rows.lowerMs !== impliedLower(m)) f.push(`${ts} >= ${this.lit(m.rows.lowerMs)}`);
+      if (m.rows.upperMs !== null && m.rows.upperMs !== upper) f.push(`${ts} < ${this.lit(m.rows.upperMs)}`);
+      f.push(...m.rows.others.filter((x) => !common.includes(x)));
+      return { column: m.column, expression: d.aggregate(m.fn, m.arg, f.length === 0 ? null : f.join(' AND ')) };
+    });
+    return { where, branches, select };
+  }
+
+  private renderAggregatePass(pass: AggregatePass, source: Lines, baseWhere: readonly string[], from: RelationSource): Lines {
+    const parts = this.renderPassParts(pass);
+    // Events cut at different starts are read by one scan per cut, each with filters the
+    // engine can push into the scan (an OR of them could not be), then aggregated together.
+    const fromLines =
+      parts.branches === null
+        ? source
+        : subqueryLines(
+            parts.branches.flatMap((b, i) => [...(i > 0 ? ['UNION ALL'] : []), `SELECT * FROM ${TABLES.events} ${EVENTS_ALIAS}`, ...whereLines([...baseWhere, ...b])]),
+            pass.alias,
+          );
+    const anchors = uniqueAnchors(pass.measures.flatMap((m) => m.anchors));
+    const where = [...(parts.branches === null ? baseWhere : []), ...parts.where];
+    // Only users with an anchor can have rows in a pass made only of anchored measures.
+    if (anchors.length > 0 && pass.measures.every((m) => m.anchors.length > 0)) {
+      where.push(anchors.length === 1 ? `${anchors[0]!.sql} IS NOT NULL` : `(${anchors.map((a) => `${a.sql} IS NOT NULL`).join(' OR ')})`);
+    }
+    return [
+      ...selectLines([`${pass.alias}.user_id`, ...parts.select.map((s) => `${s.expression} AS ${s.column}`)]),
+      ...wrapLines('FROM ', fromLines),
+      ...anchorJoins(anchors, pass.alias, from),
+      ...whereLines(where),
+      `GROUP BY ${pass.alias}.user_id`,
+    ];
+  }
+
+  /**
+   * One row per session: its start and, when a measure needs it, its duration. A session
+   * starts at an event whose previous event is at least a gap earlier (or absent) and ends
+   * at an event whose next event is at least a gap later (or absent). Keeping only start and
+   * end rows, each start row's end is itself or the next kept row; ordering ties by is_end
+   * puts a start before an end at the same instant, and rows at one instant always belong
+   * to one session.
+   */
+  private renderSessionList(s: SessionRelation): Lines {
+    const d = this.ctx.dialect;
+    const gap = d.numberLiteral(s.gapMs);
+    const where = [`${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`];
+    // Whether an event at or after L starts a session depends on events from L - gap on only.
+    const ms = s.pass.measures;
+    const from = ms.every((m) => m.rows.lowerMs !== null) ? boundedBelow(Math.min(...ms.map((m) => m.rows.lowerMs as number)) - s.gapMs) : null;
+    if (from !== null) where.push(`${EVENTS_ALIAS}.ts >= ${this.lit(from)}`);
+    const events = [
+      `SELECT ${EVENTS_ALIAS}.user_id, ${EVENTS_ALIAS}.ts, ${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS t`,
+      `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+      `WHERE ${where.join(' AND ')}`,
+    ];
+    const isStart = `(prev_t IS NULL OR t - prev_t >= ${gap})`;
+    if (!ms.some((m) => m.arg !== null)) {
+      // Counting sessions needs their starts only.
+      const neighbours = [`SELECT user_id, ts, t, ${d.previousValue('t', 'user_id', ['t'])} AS prev_t`, ...wrapLines('FROM ', subqueryLines(events, 'ev_t'))];
+      return [`SELECT user_id, ts AS started_at`, ...wrapLines('FROM ', subqueryLines(neighbours, 'ev_n')), `WHERE ${isStart}`];
+    }
+    const neighbours = [
+      `SELECT user_id, ts, t, ${d.previousValue('t', 'user_id', ['t'])} AS prev_t, ${d.nextValue('t', 'user_id', ['t'])} AS next_t`,
+      ...wrapLines('FROM ', subqueryLines(events, 'ev_t')),
+    ];
+    const edges = [
+      `SELECT user_id, ts, t, ${isStart} AS is_start, (next_t IS NULL OR next_t - t >= ${gap}) AS is_end`,
+      ...wrapLines('FROM ', subqueryLines(neighbours, 'ev_n')),
+    ];
+    const paired = [
+      `SELECT user_id, ts, t, is_start, CASE WHEN is_end THEN t ELSE ${d.nextValue('t', 'user_id', ['t', 'is_end'])} END AS end_t`,
+      ...wrapLines('FROM ', subqueryLines(edges, 'ev_e')),
+      `WHERE is_start OR is_end`,
+    ];
+    return [`SELECT user_id, ts AS started_at, end_t - t AS duration_ms`, ...wrapLines('FROM ', subqueryLines(paired, 'ev_p')), `WHERE is_start`];
+  }
+
+  /** The furthest step of the chain reached per user: the longest of its prefixes with a row. */
+  private chainReachedSql(chain: { readonly prefixes: readonly ChainPrefix[] }): string {
+    return this.ctx.dialect.aggregate('max', 'level', `prefix IN (${chain.prefixes.map((p) => p.index).join(', ')})`);
+  }
+
+  private renderChains(define: RelationDefiner, from: RelationSource): void {
+    const d = this.ctx.dialect;
+    const asOf = this.ctx.asOfMs;
+    const prefixes = [...this.chainPrefixes.values()];
+    const time = `${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS t`;
+
+    // The rows of each step used after a first step: nothing before the earliest start can
+    // follow one, nor anything from the latest start plus the longest span on.
+    for (const step of this.chainSteps.values()) {
+      const users = prefixes.filter((p) => p.parent !== null && p.step === step);
+      if (users.length === 0) continue;
+      const froms = users.map((p) => p.startFrom);
+      const from_ = froms.every((x) => x !== null) ? Math.min(...(froms as number[])) : null;
+      const ends = users.map((p) => (p.startBefore === null || p.spanMs === null || p.spanMs >= LONGEST_MS ? null : p.startBefore + p.spanMs));
+      const end = ends.every((x) => x !== null) ? Math.min(asOf, Math.max(...(ends as number[]))) : asOf;
+      define(`sqr${step.index}`, [
+        `SELECT ${EVENTS_ALIAS}.user_id, ${time}`,
+        `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+        ...whereLines([`${EVENTS_ALIAS}.ts < ${this.lit(end)}`, ...(from_ === null ? [] : [`${EVENTS_ALIAS}.ts >= ${this.lit(from_)}`]), ...(step.sql === d.booleanLiteral(true) ? [] : [step.sql])]),
+      ]);
+    }
+
+    for (const p of prefixes) {
+      if (p.parent === null) {
+        const w = p.window!;
+        const where = [`${EVENTS_ALIAS}.ts < ${this.lit(asOf)}`];
+        if (p.step.sql !== d.booleanLiteral(true)) where.push(p.step.sql);
+        if (w.kind === 'bounds') {
+          if (w.lowerMs !== null) where.push(`${EVENTS_ALIAS}.ts >= ${this.lit(w.lowerMs)}`);
+          if (w.upperMs !== null) where.push(`${EVENTS_ALIAS}.ts < ${this.lit(w.upperMs)}`);
+        } else where.push(...this.anchoredBounds(`${EVENTS_ALIAS}.ts`, w.anchor.sql, w.durationMs));
+        define(`sq${p.index}`, [
+          `SELECT ${EVENTS_ALIAS}.user_id, ${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS s, ${time}`,
+          `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+          ...anchorJoins(w.kind === 'anchored' ? [w.anchor] : [], EVENTS_ALIAS, from),
+          ...whereLines(where),
+        ]);
+        continue;
+      }
+      const join = d.nextMatchJoin({ leftKey: 'q.user_id', rightKey: 'r.user_id', leftTime: 'q.t', rightTime: 'r.t' });
+      define(`sq${p.index}`, [
+        'SELECT q.user_id, q.s, r.t',
+        ...wrapLines('FROM ', from(`sq${p.parent.index}`, 'q')),
+        ...wrapLines(`${join.keyword} `, from(`sqr${p.step.index}`, 'r'), ` ON ${join.condition}`),
+        ...(p.spanMs === null || p.spanMs >= LONGEST_MS ? [] : [`WHERE r.t < q.s + ${d.numberLiteral(p.spanMs)}`]),
+      ]);
+    }
+
+    for (const last of this.completions) {
+      define(`sqd${last.index}`, [`SELECT user_id, ${d.aggregate('count', null, null)} AS starts`, ...wrapLines('FROM ', from(`sq${last.index}`)), 'GROUP BY user_id']);
+    }
+    if (this.chains.size === 0) return;
+    // A user's furthest step per chain; users with no start are absent and read as 0.
+    const used = prefixes.filter((p) => [...this.chains.values()].some((c) => c.prefixes.includes(p)));
+    const reached = used.flatMap((p, i) => [...(i > 0 ? ['UNION ALL'] : []), ...wrapLines(`SELECT user_id, ${p.index} AS prefix, ${p.length} AS level FROM `, from(`sq${p.index}`))]);
+    define(RELATIONS.chains, [
+      ...selectLines(['user_id', ...[...this.chains.values()].map((c) => `${this.chainReachedSql(c)} AS ${c.column}`)]),
+      ...wrapLines('FROM ', subqueryLines(reached, 'reached')),
+      'GROUP BY user_id',
+    ]);
+  }
+
+  private renderRegular(r: RegularRelation): Lines {
+    const d = this.ctx.dialect;
+    const k = this.periodIndex(r.periodMs);
+    const from = boundedBelow(this.ctx.asOfMs - r.periods * r.periodMs);
+    const where = [
+      `${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`,
+      ...(from === null ? [] : [`${EVENTS_ALIAS}.ts >= ${this.lit(from)}`]),
+      ...(r.filter.event === null ? [] : [`${EVENTS_ALIAS}.event = ${d.stringLiteral(r.filter.event)}`]),
+      ...r.filter.props,
+    ];
+    // Periods below the smallest threshold count for nothing: drop them before the second grouping.
+    const least = Math.min(...r.thresholds.keys());
+    const perPeriod = [
+      `SELECT ${EVENTS_ALIAS}.user_id, ${k} AS period, ${d.aggregate('count', null, null)} AS n`,
+      `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+      ...whereLines(where),
+      `GROUP BY ${EVENTS_ALIAS}.user_id, ${k}`,
+      `HAVING ${d.aggregate('count', null, null)} >= ${d.numberLiteral(least)}`,
+    ];
+    const counts = [...r.thresholds].map(
+      ([times, column]) => `${d.aggregate('count', null, times === least ? null : `n >= ${d.numberLiteral(times)}`)} AS ${column}`,
+    );
+    return [...selectLines(['user_id', ...counts]), ...wrapLines('FROM ', subqueryLines(perPeriod, 'per_period')), 'GROUP BY user_id'];
+  }
+}
+
+function anchorJoins(anchors: readonly ColumnRef[], alias: string, from: RelationSource): string[] {
+  return sortedUnique(anchors.map((a) => a.relation)).flatMap((rel) => wrapLines('LEFT JOIN ', from(rel), ` ON ${rel}.user_id = ${alias}.user_id`));
+}
+
+function uniqueAnchors(anchors: readonly ColumnRef[]): ColumnRef[] {
+  const seen = new Map<string, ColumnRef>();
+  for (const a of anchors) seen.set(a.sql, a);
+  return [...seen.values()];
+}
+
+const RELATION_ORDER = (name: string): number =>
+  name === RELATIONS.events ? 0 : name === RELATIONS.anchored ? 1 : name.startsWith('sm') ? 2 : name.startsWith('sq') ? 3 : name.startsWith('rg') ? 4 : 5;
+
+export function orderRelations(relations: Iterable<string>): string[] {
+  return [...relations].sort((a, b) => RELATION_ORDER(a) - RELATION_ORDER(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function sortedUnique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}

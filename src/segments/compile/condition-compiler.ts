@@ -1,0 +1,137 @@
+/**
+ * Conditions to boolean SQL over the batch plan's relations, with a visitor keyed by node
+ * kind: a new kind breaks the build here until it is compiled.
+ *
+ * Every compiled condition is a never-NULL boolean (two-valued logic), so `not` is plain
+ * negation. Alongside the SQL it carries `requires`: relations a user must appear in for
+ * the condition to hold. A user absent from a relation reads all its columns as NULL, so a
+ * leaf requires its relation when the leaf is false on an empty measure; `and` requires
+ * what any child requires, `or` what every child requires, `not` nothing. The member list
+ * of a segment starts from such a relation instead of from the whole population.
+ */
+import { visit, type Comparison, type Condition, type ConditionVisitor, type EventFilter, type Window } from '../ir/nodes.js';
+import type { BatchPlan, ColumnRef, MeasureRef } from './batch-plan.js';
+import { comparisonOnEmpty, comparisonSql, twoValuedComparison } from './comparison-sql.js';
+import type { AggregateFunction } from './dialect.js';
+
+export interface CompiledCondition {
+  readonly sql: string;
+  /** Relations the SQL reads. */
+  readonly relations: ReadonlySet<string>;
+  /** Relations a user must appear in for the condition to be true. */
+  readonly requires: ReadonlySet<string>;
+}
+
+/**
+ * `value`: a never-NULL boolean, for a batch's columns and anything under `not`.
+ * `filter`: only whether the condition is true matters (a member query's WHERE, outside any
+ * `not`): a NULL filters a row out exactly like false, and AND / OR of leaves that are true
+ * or not-true is true exactly when the two-valued result is, so leaves can stay bare
+ * comparisons that the engine pushes into its scans.
+ */
+export type ConditionUse = 'value' | 'filter';
+
+export function compileCondition(node: Condition, plan: BatchPlan, use: ConditionUse = 'value'): CompiledCondition {
+  return visit(node, conditionVisitor(plan, use));
+}
+
+function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<CompiledCondition> {
+  const d = plan.ctx.dialect;
+  const asOfMs = plan.ctx.asOfMs;
+  const self = (n: Condition) => visit(n, visitor);
+
+  /** A comparison on a measure: counts read an absent row as 0, values as missing. */
+  const leaf = (operand: string, ref: ColumnRef, empty: 'zero' | 'missing', cmp: Comparison, anchor: ColumnRef | null = null): CompiledCondition => {
+    const onEmpty = comparisonOnEmpty(cmp, empty);
+    // An absent count is 0, unless the comparison is false at 0 anyway and NULL may stand for false.
+    const bare = use === 'filter' && cmp.op !== 'exists' && (empty === 'missing' || onEmpty === false);
+    const value = empty === 'zero' && !bare ? `coalesce(${operand}, 0)` : operand;
+    let sql = bare ? comparisonSql(value, cmp, plan.ctx) : twoValuedComparison(value, empty === 'missing', cmp, plan.ctx);
+    const relations = new Set([ref.relation]);
+    const requires = new Set<string>(onEmpty === false ? [ref.relation] : []);
+    if (anchor !== null) {
+      // No anchor, no match: whatever the comparison would say about an empty window.
+      sql = `(${anchor.sql} IS NOT NULL AND ${sql})`;
+      relations.add(anchor.relation);
+      requires.add(anchor.relation);
+    }
+    return { sql, relations, requires };
+  };
+  const measure = (m: MeasureRef, empty: 'zero' | 'missing', cmp: Comparison, operand: string = m.value.sql) => leaf(operand, m.value, empty, cmp, m.anchor);
+  const events = (fn: AggregateFunction, arg: string | null, filter: EventFilter, window: Window) => plan.eventMeasure(fn, arg, filter, window);
+  const sinceAsOf = (timestamp: string) => `(${d.numberLiteral(asOfMs)} - ${d.epochMs(timestamp)})`;
+  const atLeast = (n: number): Comparison => ({ op: 'gte', value: { kind: 'number', value: n } });
+
+  const visitor: ConditionVisitor<CompiledCondition> = {
+    and: (n) => combine(n.children.map(self), 'AND', d.booleanLiteral(true)),
+    or: (n) => combine(n.children.map(self), 'OR', d.booleanLiteral(false)),
+    not: (n) => {
+      const c = compileCondition(n.child, plan, 'value');
+      return { sql: `(NOT ${c.sql})`, relations: c.relations, requires: new Set() };
+    },
+    trait: (n) => {
+      const ref = plan.trait(n.trait);
+      return leaf(ref.sql, ref, 'missing', n.cmp);
+    },
+    eventCount: (n) => measure(events('count', null, n.filter, n.window), 'zero', n.cmp),
+    aggregate: (n) =>
+      n.fn === 'distinct'
+        ? measure(events('countDistinct', plan.propertyColumn(n.property), n.filter, n.window), 'zero', n.cmp)
+        : measure(events(n.fn, plan.propertyColumn(n.property), n.filter, n.window), 'missing', n.cmp),
+    activeDays: (n) => measure(events('countDistinct', d.utcDay(plan.eventTimestamp()), n.filter, n.window), 'zero', n.cmp),
+    lastSeen: (n) => {
+      const m = events('max', plan.eventTimestamp(), n.filter, n.window);
+      return measure(m, 'missing', n.cmp, sinceAsOf(m.value.sql));
+    },
+    firstSeen: (n) => {
+      if (n.filter.event === null && n.filter.where.length === 0 && n.window.kind === 'all') {
+        // The first event of any name over all history is in the population index: no pass over the events.
+        const first = plan.firstEventBeforeAsOf();
+        return leaf(sinceAsOf(first.sql), first, 'missing', n.cmp);
+      }
+      const m = events('min', plan.eventTimestamp(), n.filter, n.window);
+      return measure(m, 'missing', n.cmp, sinceAsOf(m.value.sql));
+    },
+    sequence: (n) => {
+      if (n.steps.length === 0) return anchorOnly(plan, n.window, d.booleanLiteral(true));
+      return measure(plan.chainCompleted(n.steps, n.spanMs, n.window), 'zero', atLeast(1));
+    },
+    funnel: (n) => {
+      if (n.steps.length === 0) return anchorOnly(plan, n.window, twoValuedComparison(d.numberLiteral(0), false, n.cmp, plan.ctx));
+      return measure(plan.chainReached(n.steps, n.spanMs, n.window), 'zero', n.cmp);
+    },
+    regularly: (n) => {
+      // Zero times a period holds in every period, whatever happened.
+      if (n.times <= 0) return { sql: d.booleanLiteral(n.periods >= n.atLeast), relations: new Set(), requires: new Set() };
+      const ref = plan.periodsWithEvents(n.filter, n.periodMs, n.periods, n.times);
+      return leaf(ref.sql, ref, 'zero', atLeast(n.atLeast));
+    },
+    sessions: (n) => measure(plan.sessionMeasure(n.gapMs, 'count', false, n.window), 'zero', n.cmp),
+    sessionDuration: (n) => {
+      const fn: AggregateFunction = n.stat === 'total' ? 'sum' : n.stat;
+      return measure(plan.sessionMeasure(n.gapMs, fn, true, n.window), 'missing', n.cmp);
+    },
+  };
+  return visitor;
+}
+
+/** A chain of no steps: its value does not depend on events, but an anchored window still needs its anchor. */
+function anchorOnly(plan: BatchPlan, window: Window, sql: string): CompiledCondition {
+  if (window.kind !== 'anchored') return { sql, relations: new Set(), requires: new Set() };
+  const anchor =
+    window.anchor.kind === 'trait'
+      ? plan.trait(window.anchor.trait)
+      : plan.eventMeasure('min', plan.eventTimestamp(), window.anchor.filter, { kind: 'all' }).value;
+  return { sql: `(${anchor.sql} IS NOT NULL AND ${sql})`, relations: new Set([anchor.relation]), requires: new Set([anchor.relation]) };
+}
+
+function combine(children: readonly CompiledCondition[], op: 'AND' | 'OR', identity: string): CompiledCondition {
+  if (children.length === 0) return { sql: identity, relations: new Set(), requires: new Set() };
+  const relations = new Set(children.flatMap((c) => [...c.relations]));
+  const requires =
+    op === 'AND'
+      ? new Set(children.flatMap((c) => [...c.requires]))
+      : new Set([...children[0]!.requires].filter((r) => children.every((c) => c.requires.has(r))));
+  const sql = children.length === 1 ? children[0]!.sql : `(${children.map((c) => c.sql).join(` ${op} `)})`;
+  return { sql, relations, requires };
+}
