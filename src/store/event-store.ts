@@ -5,7 +5,7 @@
  * Compiled segment SQL reaches the store through `query` / `execute`; the dialect that
  * compiled it is the store's own (`store.dialect`).
  */
-import type { TrackingPlan } from '../schema/tracking-plan.js';
+import type { FieldType, TrackingPlan } from '../schema/tracking-plan.js';
 import type { SqlDialect } from '../segments/compile/dialect.js';
 
 export type Row = Record<string, unknown>;
@@ -27,5 +27,152 @@ export interface EventStore {
   /** Run `fn` in one transaction: everything or nothing. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
 
+  /**
+   * Start an ingest run: files are read by the store's native readers and validated,
+   * converted and deduplicated set-based inside the store. See IngestSession for the order
+   * of calls; `close` it in every case.
+   */
+  openIngest(options: IngestSessionOptions): Promise<IngestSession>;
+  /** The columns of a tabular file (to check a column mapping before reading it all). */
+  describeSource(source: SourceFile): Promise<SourceShape>;
+  /** Count, per event and field, how the values of a source look, for plan inference. */
+  profileSource(source: SourceFile, mapping: SourceMapping, maxRows: number): Promise<SourceProfile>;
+
   close(): Promise<void>;
+}
+
+// ---- Ingestion contracts (implemented per engine; src/ingest holds the domain logic) ----
+
+export type SourceFormat = 'jsonl' | 'csv' | 'parquet';
+
+/** A file the store can read with its native reader. */
+export interface SourceFile {
+  /** A local path; gzip is recognised by a `.gz` ending. */
+  readonly path: string;
+  /** How rejects and errors name the file: the path the user gave, or `<records>`. */
+  readonly label: string;
+  readonly format: SourceFormat;
+  /** CSV: a fixed delimiter (tab for .tsv); sniffed when absent. */
+  readonly delimiter?: string;
+  /** JSON: one object per line, or `auto` (a .json file may also hold one array of objects). */
+  readonly jsonLayout?: 'lines' | 'auto';
+}
+
+/** A column of a tabular file, with the engine's type for it (CSV columns are all text). */
+export interface SourceColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** The columns of a tabular file in order; null for keyed records (JSON), whose keys vary per row. */
+export interface SourceShape {
+  readonly columns: readonly SourceColumn[] | null;
+  /** JSON: the top-level keys of the rows the engine sampled from the start of the file, when it could tell. */
+  readonly sampledKeys?: readonly string[];
+}
+
+/** Where the parts of a row are. Column names for tabular files, top-level keys for JSON. */
+export interface SourceMapping {
+  readonly kind: 'events' | 'profiles';
+  readonly user: string;
+  /** Events only. */
+  readonly time: string | null;
+  /** Events only: the column holding the event name, or one name for every row. */
+  readonly event: { readonly column: string } | { readonly literal: string } | null;
+  /** A column holding a unique event id; rows where it is empty fall back to the content hash. */
+  readonly id: string | null;
+  /** JSON: the key of the nested object that holds the fields (`properties` or `traits`). */
+  readonly container: string;
+}
+
+/** A declared property or trait, and the events that declare it (null for traits: every row). */
+export interface IngestField {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly events: readonly string[] | null;
+}
+
+export interface IngestSpec extends SourceMapping {
+  readonly fields: readonly IngestField[];
+  /** Events in the tracking plan; rows naming another event are rejected. */
+  readonly declaredEvents: readonly string[];
+  readonly undeclared: 'drop' | 'reject';
+}
+
+export interface IngestSessionOptions {
+  readonly kind: 'events' | 'profiles';
+  /** Every declared trait (profiles) or property (events), so the run's scratch tables can hold any of them. */
+  readonly fields: readonly IngestField[];
+  /** Turn on the engine's statement progress so `ingest` can report it. */
+  readonly trackProgress: boolean;
+}
+
+export type IngestStep = 'reading' | 'validating' | 'storing';
+
+/** A source read and validated into the run's scratch tables, not yet stored. */
+export interface StagedSource {
+  /** Which staged source of the session this is. */
+  readonly index: number;
+  readonly read: number;
+  /** Rows that passed validation (to be stored, or duplicates). */
+  readonly valid: number;
+  readonly rejectReasons: Readonly<Record<string, number>>;
+  readonly droppedFields: Readonly<Record<string, number>>;
+}
+
+export interface IngestRunRecord {
+  readonly runId: string;
+  readonly kind: 'events' | 'profiles';
+  readonly files: readonly string[];
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+  readonly read: number;
+  readonly stored: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+  readonly dropped: Readonly<Record<string, number>>;
+}
+
+/**
+ * One ingest run. Sources are staged first, outside any transaction (scratch tables only);
+ * then, inside one `transaction`, each staged source is stored and the run finished, so
+ * the store changes all at once or not at all. `close` drops the scratch tables, whatever
+ * happened. Progress comes as a fraction of each step (0..1) with the rows the step
+ * covers (0 while reading: not known yet).
+ */
+export interface IngestSession {
+  /** Read and validate one source; rejects are kept for `finish`. */
+  stage(
+    source: SourceFile,
+    shape: SourceShape,
+    spec: IngestSpec,
+    onProgress?: (step: IngestStep, fraction: number, rows: number) => void,
+  ): Promise<StagedSource>;
+  /** Store a staged source: new events (dedupe against the store and within the run), or profile rows for `finish` to upsert. */
+  store(staged: StagedSource, onProgress?: (step: IngestStep, fraction: number, rows: number) => void): Promise<{ readonly stored: number; readonly duplicates: number }>;
+  /**
+   * Apply the run (population index, profile upserts), write the rejected rows as JSONL to
+   * `rejectsPath` (when there are any and a path is given) and record the run.
+   */
+  finish(run: IngestRunRecord, rejectsPath: string | null): Promise<void>;
+  /** Drop the run's scratch tables. */
+  close(): Promise<void>;
+}
+
+/** How the values of one field look: counts over the rows where it is present. */
+export interface FieldProfile {
+  /** The event of the rows counted; null for profiles. */
+  readonly event: string | null;
+  readonly field: string;
+  readonly present: number;
+  readonly booleans: number;
+  readonly numbers: number;
+  readonly timestamps: number;
+}
+
+export interface SourceProfile {
+  readonly rows: number;
+  /** Rows per event name (events only). */
+  readonly events: readonly { readonly event: string; readonly rows: number }[];
+  readonly fields: readonly FieldProfile[];
 }

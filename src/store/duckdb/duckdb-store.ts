@@ -6,10 +6,22 @@ import { StrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { duckdbDialect } from '../../segments/compile/duckdb-dialect.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
-import type { EventStore, Row } from '../event-store.js';
+import type {
+  EventStore,
+  IngestSession,
+  IngestSessionOptions,
+  Row,
+  SourceFile,
+  SourceMapping,
+  SourceProfile,
+  SourceShape,
+} from '../event-store.js';
 import { DUCKDB_TYPES, TABLES, propertyColumn, traitColumn } from '../schema.js';
 import { propertyTypes } from '../../schema/tracking-plan.js';
 import { MIGRATIONS } from './migrations.js';
+import { DuckDbIngestSession } from './ingest-session.js';
+import { profileSource } from './infer-source.js';
+import { describeSource } from './ingest-source.js';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:' for tests that need no file. */
@@ -121,6 +133,18 @@ export class DuckDbStore implements EventStore {
     } finally {
       this.inTransaction = false;
     }
+  }
+
+  async openIngest(options: IngestSessionOptions): Promise<IngestSession> {
+    return DuckDbIngestSession.open(this.connection, options);
+  }
+
+  async describeSource(source: SourceFile): Promise<SourceShape> {
+    return describeSource(this.connection, source);
+  }
+
+  async profileSource(source: SourceFile, mapping: SourceMapping, maxRows: number): Promise<SourceProfile> {
+    return profileSource(this.connection, source, mapping, maxRows);
   }
 
   async close(): Promise<void> {
