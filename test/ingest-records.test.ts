@@ -54,6 +54,8 @@ describe('records', () => {
 
   it('handles an empty batch', async () => {
     expect(await ingestEventRecords(box.store, [], TEST_PLAN)).toMatchObject({ read: 0, stored: 0, rejected: 0 });
+    expect(await ingestProfileRecords(box.store, [], TEST_PLAN)).toMatchObject({ read: 0, stored: 0, rejected: 0 });
+    expect(await box.rows('SELECT count(*)::INTEGER AS n FROM ingest_runs')).toEqual([{ n: 2 }]);
   });
 
   it('refuses records that are not objects', async () => {

@@ -38,7 +38,7 @@ export function registerIngest(program: Command, io: CliIo): void {
       '\nExamples:\n' +
         '  $ strata ingest events events.jsonl.gz\n' +
         '  $ strata ingest events clicks.csv --user uid --time ts --event action\n' +
-        '  $ strata ingest events online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase --id InvoiceNo',
+        '  $ strata ingest events online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase',
     )
     .action((files: string[], opts: IngestOptions, command: Command) => runIngest('events', files, opts, command, io));
 

@@ -137,11 +137,22 @@ interface ChainPrefix {
   readonly startBefore: number | null;
 }
 
+/**
+ * The session edges of one gap: relation `ss<i>` holds the events that start or end a
+ * session (user_id, ts, t in epoch ms, is_start, and when needed is_end and end_t, the end
+ * of the session a start row begins), and pass `sm<i>` the measures over them.
+ */
 interface SessionRelation {
   readonly list: string;
   readonly gapMs: number;
   readonly pass: AggregatePass;
+  /** Some measure reads is_end (session totals and averages). */
+  ends: boolean;
+  /** Some measure reads end_t (the longest session), which pairs each start with its end. */
+  pairs: boolean;
 }
+
+export type SessionStat = 'count' | 'total' | 'avg' | 'max';
 
 interface RegularRelation {
   readonly name: string;
@@ -261,21 +272,63 @@ export class BatchPlan {
     return { relation: r.name, sql: `${r.name}.${column}` };
   }
 
-  /** An aggregate over the user's sessions (for one gap) whose first event lies in the window. */
-  sessionMeasure(gapMs: number, fn: AggregateFunction, durationArg: boolean, window: Window): MeasureRef {
+  /**
+   * A statistic of the user's sessions (for one gap) whose first event lies in the window:
+   * their number, or the total, average or longest duration (last event minus first).
+   *
+   * Totals and averages need no pairing of each start with its end: over the edge rows,
+   * the durations of the sessions starting in [lo, hi) sum to (the ends in the window) minus
+   * (the starts in it), less the end of a session that began before lo (an end in the window
+   * before its first start) and plus the end of the session that runs past hi (the first end
+   * from hi on, when it comes before the first start from hi on).
+   */
+  sessionMeasure(gapMs: number, stat: SessionStat, window: Window): MeasureRef {
     let rel = this.sessions.get(gapMs);
     if (!rel) {
       const i = this.sessions.size;
-      rel = { list: `ss${i}`, gapMs, pass: new AggregatePass(`sm${i}`, SESSIONS_ALIAS, `${SESSIONS_ALIAS}.started_at`, null) };
+      rel = { list: `ss${i}`, gapMs, pass: new AggregatePass(`sm${i}`, SESSIONS_ALIAS, `${SESSIONS_ALIAS}.ts`, null), ends: false, pairs: false };
       this.sessions.set(gapMs, rel);
     }
-    const arg = durationArg ? `${SESSIONS_ALIAS}.duration_ms` : null;
+    const pass = rel.pass;
+    const S = SESSIONS_ALIAS;
+    const d = this.ctx.dialect;
     const w = this.resolveWindow(window);
-    if (w.kind === 'bounds') {
-      return { value: rel.pass.add(fn, arg, { event: null, lowerMs: w.lowerMs, upperMs: w.upperMs, others: [] }, []), anchor: null };
+    const anchors = w.kind === 'anchored' ? [w.anchor] : [];
+    const anchor = w.kind === 'anchored' ? w.anchor : null;
+    const inWindow: RowConditions =
+      w.kind === 'bounds'
+        ? { event: null, lowerMs: w.lowerMs, upperMs: w.upperMs, others: [] }
+        : { event: null, lowerMs: null, upperMs: null, others: this.anchoredBounds(`${S}.ts`, w.anchor.sql, w.durationMs) };
+    const rows = (base: RowConditions, flag: string): RowConditions => ({ ...base, others: sortedUnique([...base.others, flag]) });
+    const starts = rows(inWindow, `${S}.is_start`);
+    const value = (sql: string): MeasureRef => ({ value: { relation: pass.name, sql }, anchor });
+    if (stat === 'count') return value(pass.add('count', null, starts, anchors).sql);
+    if (stat === 'max') {
+      rel.pairs = true;
+      return value(pass.add('max', `${S}.end_t - ${S}.t`, starts, anchors).sql);
     }
-    const others = this.anchoredBounds(`${SESSIONS_ALIAS}.started_at`, w.anchor.sql, w.durationMs);
-    return { value: rel.pass.add(fn, arg, { event: null, lowerMs: null, upperMs: null, others }, [w.anchor]), anchor: w.anchor };
+    rel.ends = true;
+    const ends = rows(inWindow, `${S}.is_end`);
+    const t = `${S}.t`;
+    const count = pass.add('count', null, starts, anchors).sql;
+    const terms = [`coalesce(${pass.add('sum', t, ends, anchors).sql}, 0)`, `- ${pass.add('sum', t, starts, anchors).sql}`];
+    // The end of a session whose first row is `before` a later first start, or 0.
+    const firstEndBeforeStart = (endRows: RowConditions, startRows: RowConditions) => {
+      const end = pass.add('min', t, endRows, anchors).sql;
+      const start = pass.add('min', t, startRows, anchors).sql;
+      return `coalesce(CASE WHEN ${end} < coalesce(${start}, ${end} + 1) THEN ${end} END, 0)`;
+    };
+    const hasLower = w.kind === 'anchored' || w.lowerMs !== null;
+    if (hasLower) terms.push(`- ${firstEndBeforeStart(ends, starts)}`);
+    let after: RowConditions | null = null;
+    if (w.kind === 'bounds') {
+      if (w.upperMs !== null) after = { event: null, lowerMs: w.upperMs, upperMs: null, others: [] };
+    } else if (w.durationMs < LONGEST_MS) {
+      after = { event: null, lowerMs: null, upperMs: null, others: [`${d.epochMs(`${S}.ts`)} >= ${d.epochMs(w.anchor.sql)} + ${d.numberLiteral(w.durationMs)}`] };
+    }
+    if (after !== null) terms.push(`+ ${firstEndBeforeStart(rows(after, `${S}.is_end`), rows(after, `${S}.is_start`))}`);
+    const total = `(${terms.join(' ')})`;
+    return value(`CASE WHEN ${count} > 0 THEN ${stat === 'total' ? total : d.divide(total, count)} END`);
   }
 
   /**
@@ -536,46 +589,43 @@ export class BatchPlan {
   }
 
   /**
-   * One row per session: its start and, when a measure needs it, its duration. A session
-   * starts at an event whose previous event is at least a gap earlier (or absent) and ends
-   * at an event whose next event is at least a gap later (or absent). Keeping only start and
-   * end rows, each start row's end is itself or the next kept row; ordering ties by is_end
-   * puts a start before an end at the same instant, and rows at one instant always belong
-   * to one session.
+   * The session edges: each event starts a session when its previous event is at least a
+   * gap earlier (or absent) and ends one when its next event is at least a gap later (or
+   * absent). Events at one instant always belong to one session, and among them exactly
+   * one row starts it and one ends it. A start row's session ends at itself or at the next
+   * edge row (ordering ties by is_end puts a start before an end at the same instant).
    */
   private renderSessionList(s: SessionRelation): Lines {
     const d = this.ctx.dialect;
     const gap = d.numberLiteral(s.gapMs);
     const where = [`${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`];
-    // Whether an event at or after L starts a session depends on events from L - gap on only.
+    // Whether an event at or after L starts or ends a session depends on events from L - gap on only.
     const ms = s.pass.measures;
     const from = ms.every((m) => m.rows.lowerMs !== null) ? boundedBelow(Math.min(...ms.map((m) => m.rows.lowerMs as number)) - s.gapMs) : null;
     if (from !== null) where.push(`${EVENTS_ALIAS}.ts >= ${this.lit(from)}`);
+    const ends = s.ends || s.pairs;
     const events = [
       `SELECT ${EVENTS_ALIAS}.user_id, ${EVENTS_ALIAS}.ts, ${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS t`,
       `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
       `WHERE ${where.join(' AND ')}`,
     ];
     const isStart = `(prev_t IS NULL OR t - prev_t >= ${gap})`;
-    if (!ms.some((m) => m.arg !== null)) {
-      // Counting sessions needs their starts only.
-      const neighbours = [`SELECT user_id, ts, t, ${d.previousValue('t', 'user_id', ['t'])} AS prev_t`, ...wrapLines('FROM ', subqueryLines(events, 'ev_t'))];
-      return [`SELECT user_id, ts AS started_at`, ...wrapLines('FROM ', subqueryLines(neighbours, 'ev_n')), `WHERE ${isStart}`];
-    }
+    const isEnd = `(next_t IS NULL OR next_t - t >= ${gap})`;
     const neighbours = [
-      `SELECT user_id, ts, t, ${d.previousValue('t', 'user_id', ['t'])} AS prev_t, ${d.nextValue('t', 'user_id', ['t'])} AS next_t`,
+      `SELECT user_id, ts, t, ${d.previousValue('t', 'user_id', ['t'])} AS prev_t${ends ? `, ${d.nextValue('t', 'user_id', ['t'])} AS next_t` : ''}`,
       ...wrapLines('FROM ', subqueryLines(events, 'ev_t')),
     ];
+    if (!ends) return [`SELECT user_id, ts, t, ${d.booleanLiteral(true)} AS is_start`, ...wrapLines('FROM ', subqueryLines(neighbours, 'ev_n')), `WHERE ${isStart}`];
     const edges = [
-      `SELECT user_id, ts, t, ${isStart} AS is_start, (next_t IS NULL OR next_t - t >= ${gap}) AS is_end`,
+      `SELECT user_id, ts, t, ${isStart} AS is_start, ${isEnd} AS is_end`,
       ...wrapLines('FROM ', subqueryLines(neighbours, 'ev_n')),
+      `WHERE ${isStart} OR ${isEnd}`,
     ];
-    const paired = [
-      `SELECT user_id, ts, t, is_start, CASE WHEN is_end THEN t ELSE ${d.nextValue('t', 'user_id', ['t', 'is_end'])} END AS end_t`,
+    if (!s.pairs) return edges;
+    return [
+      `SELECT user_id, ts, t, is_start, is_end, CASE WHEN is_end THEN t ELSE ${d.nextValue('t', 'user_id', ['t', 'is_end'])} END AS end_t`,
       ...wrapLines('FROM ', subqueryLines(edges, 'ev_e')),
-      `WHERE is_start OR is_end`,
     ];
-    return [`SELECT user_id, ts AS started_at, end_t - t AS duration_ms`, ...wrapLines('FROM ', subqueryLines(paired, 'ev_p')), `WHERE is_start`];
   }
 
   /** The furthest step of the chain reached per user: the longest of its prefixes with a row. */

@@ -106,11 +106,8 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
       const ref = plan.periodsWithEvents(n.filter, n.periodMs, n.periods, n.times);
       return leaf(ref.sql, ref, 'zero', atLeast(n.atLeast));
     },
-    sessions: (n) => measure(plan.sessionMeasure(n.gapMs, 'count', false, n.window), 'zero', n.cmp),
-    sessionDuration: (n) => {
-      const fn: AggregateFunction = n.stat === 'total' ? 'sum' : n.stat;
-      return measure(plan.sessionMeasure(n.gapMs, fn, true, n.window), 'missing', n.cmp);
-    },
+    sessions: (n) => measure(plan.sessionMeasure(n.gapMs, 'count', n.window), 'zero', n.cmp),
+    sessionDuration: (n) => measure(plan.sessionMeasure(n.gapMs, n.stat, n.window), 'missing', n.cmp),
   };
   return visitor;
 }

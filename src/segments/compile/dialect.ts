@@ -36,6 +36,8 @@ export interface SqlDialect {
   utcDay(timestamp: string): string;
   /** Integer division of two non-negative integer expressions, rounding down. */
   intDiv(dividend: string, divisor: string): string;
+  /** Division of two integer expressions as a double (the divisor is never 0). */
+  divide(dividend: string, divisor: string): string;
   /**
    * An aggregate over the group's rows where `filter` holds (all rows when null). `count`
    * with a null argument counts rows. Over no rows `count` and `countDistinct` give 0,

@@ -38,6 +38,10 @@ export const duckdbDialect: SqlDialect = {
   intDiv(dividend, divisor) {
     return `((${dividend}) // (${divisor}))`;
   },
+  divide(dividend, divisor) {
+    // `/` is always a floating-point division in DuckDB; the cast keeps a 128-bit sum exact up to 2^53.
+    return `(CAST(${dividend} AS DOUBLE) / ${divisor})`;
+  },
   aggregate(fn, arg, filter) {
     const call =
       fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`;

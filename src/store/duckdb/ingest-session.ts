@@ -110,6 +110,7 @@ export class DuckDbIngestSession implements IngestSession {
     // Row ids start at 0 in a table created outside a transaction; inside one (a caller's),
     // at a large base. Either way a row's line is its row id less the first one.
     let firstRowId: bigint | undefined;
+    const line = () => `rowid - ${firstRowId ?? 0n}`;
     // Distinct hashes prove distinct ids and are cheaper to count than the strings; a
     // hash collision only costs the slower first-occurrence path when storing.
     let repeats = false;
@@ -140,7 +141,7 @@ export class DuckDbIngestSession implements IngestSession {
       // The staged table keeps the file's order, so a row id gives the row's position in the file.
       await this.run(
         `INSERT INTO ${q(this.rejects)}
-         SELECT ${index}, ${lit(source.label)}, rowid - ${firstRowId} + ${firstLine(source)}, _reason, _raw FROM ${q(table)} WHERE _reason IS NOT NULL`,
+         SELECT ${index}, ${lit(source.label)}, ${line()} + ${firstLine(source)}, _reason, _raw FROM ${q(table)} WHERE _reason IS NOT NULL`,
       );
     }
     if (events) {
@@ -150,7 +151,7 @@ export class DuckDbIngestSession implements IngestSession {
       // seq orders rows across the run's files so a later row's trait replaces an earlier one.
       await this.run(
         `INSERT INTO ${q(this.runProfiles)} (user_id, seq${traits.map((t) => `, ${t.target}`).join('')})
-         SELECT user_id, ${index}::BIGINT * 1099511627776 + rowid${traits.map((t) => `, ${t.column}`).join('')}
+         SELECT user_id, ${index}::BIGINT * 1099511627776 + ${line()}${traits.map((t) => `, ${t.column}`).join('')}
          FROM ${q(table)} WHERE _reason IS NULL`,
       );
       await this.run(`DROP TABLE ${q(table)}`);

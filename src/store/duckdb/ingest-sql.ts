@@ -72,9 +72,18 @@ interface RowReader {
   has(name: string): boolean;
   /** The source value of a declared field (as `valueSource` says). */
   value(field: IngestField, source: ValueSource): string;
+  /**
+   * JSON: look a field up only on rows of events that declare it. Its key elsewhere still
+   * counts as undeclared, since the JSON undeclared-field check works from the keys.
+   */
+  readonly lookUpDeclaredOnly: boolean;
   nativeType(name: string): string;
-  /** The names of the undeclared fields with a value, or NULL; null when the source cannot have any. */
-  dropped(gated: readonly { field: IngestField; value: string; gate: string | null }[]): string | null;
+  /**
+   * The names of the undeclared fields with a value, or NULL; null when the source cannot
+   * have any. Per field: its source value, its test for the row's event, and its typed
+   * value (NULL when absent, undeclared for the event, or not of its type).
+   */
+  dropped(fields: readonly { field: IngestField; value: string; gate: string | null; typed: string }[]): string | null;
   /** True when the container is there but is not an object (JSON only). */
   readonly containerNotObject: string | null;
   /** The row as JSON, for the rejects file. */
@@ -121,25 +130,28 @@ export function stagingSql(table: string, source: SourceFile, shape: SourceShape
     l1.push(`${reader.text(spec.time!)} AS _time`);
     l1.push(`${spec.id !== null && reader.has(spec.id) ? reader.text(spec.id) : 'NULL::VARCHAR'} AS _id`);
   }
-  present.forEach((f, i) => {
-    const value = reader.value(f, sources[i]!);
+  const gateColumns = gateTests.flatMap((g, i) => (g === null ? [] : [`${g} AS g${i}`]));
+  const values = present.map((f, i) => {
+    const found = reader.value(f, sources[i]!);
+    const value = reader.lookUpDeclaredOnly && gate(i) ? `CASE WHEN ${gate(i)} THEN ${found} END` : found;
     // An empty text is no value for a typed field (CSV reads empty cells as NULL already; JSON "" too).
     const empty = sources[i] === 'text' && f.type !== 'string';
-    l1.push(`${empty ? `nullif(${value}, '')` : value} AS v${i}`);
+    return `${empty ? `nullif(${value}, '')` : value} AS v${i}`;
   });
-  const gateColumns = gateTests.flatMap((g, i) => (g === null ? [] : [`${g} AS g${i}`]));
+  // Columns are read where the reader is in scope; looked-up JSON values after the gates.
+  if (!reader.lookUpDeclaredOnly) l1.push(...values.splice(0));
 
-  // Level 2: typed values, and the undeclared fields of the row.
+  // Level 2: typed values.
   const l2: string[] = ['*'];
   if (events) l2.push(`${timestampFromText('_time')} AS _ts`);
   present.forEach((f, i) => {
     const conv = convertValue(`v${i}`, sources[i]!, f.type);
     l2.push(`${gate(i) ? `CASE WHEN ${gate(i)} THEN ${conv} END` : conv} AS f${i}`);
   });
-  const dropped = reader.dropped(present.map((field, i) => ({ field, value: `v${i}`, gate: gate(i) })));
-  if (dropped) l2.push(`${dropped} AS _dropped`);
+  // Level 3: the undeclared fields of the row.
+  const dropped = reader.dropped(present.map((field, i) => ({ field, value: `v${i}`, gate: gate(i), typed: `f${i}` })));
 
-  // Level 3: the first reason a row cannot be stored, in a fixed order.
+  // Level 4: the first reason a row cannot be stored, in a fixed order.
   const reasons: string[] = [];
   const label = (name: string) => JSON.stringify(name);
   reasons.push(`WHEN _user IS NULL THEN ${lit(`missing user (${label(spec.user)})`)}`);
@@ -177,21 +189,17 @@ export function stagingSql(table: string, source: SourceFile, shape: SourceShape
   // Only rejects need their raw row, so it is built for them alone.
   out.push('_reason', `CASE WHEN _reason IS NOT NULL THEN ${reader.raw} END AS _raw`);
 
-  const sql = `CREATE TEMP TABLE ${q(table)} AS
-SELECT ${out.join(', ')}
-FROM (
-  SELECT *, CASE ${reasons.join('\n    ')} END AS _reason
-  FROM (
-    SELECT ${l2.join(',\n      ')}
-    FROM (
-      SELECT *${gateColumns.map((g) => `, ${g}`).join('')}
-      FROM (
-        SELECT ${l1.join(',\n          ')}
-        FROM ${reader.from}
-      )
-    )
-  )
-)`;
+  // Each level reads the one below: reader, gates, values, typed values, undeclared fields, reason.
+  const levels = [
+    `SELECT ${l1.join(', ')} FROM ${reader.from}`,
+    `SELECT *${gateColumns.map((g) => `, ${g}`).join('')}`,
+    `SELECT *${values.map((v) => `, ${v}`).join('')}`,
+    `SELECT ${l2.join(', ')}`,
+    `SELECT *${dropped ? `, ${dropped} AS _dropped` : ''}`,
+    `SELECT *, CASE ${reasons.join(' ')} END AS _reason`,
+    `SELECT ${out.join(', ')}`,
+  ];
+  const sql = `CREATE TEMP TABLE ${q(table)} AS ${levels.reduce((inner, level) => `${level}${inner ? ` FROM (\n${inner}\n)` : ''}`, '')}`;
   return { sql, fields: staged, hasDropped: dropped !== null, byShape };
 }
 
@@ -201,6 +209,16 @@ function declaredFor(spec: IngestSpec): string {
   if (spec.declaredEvents.length === 0) return '[]::VARCHAR[]';
   const arms = spec.declaredEvents.map((e) => `WHEN ${lit(e)} THEN ${stringList(spec.fields.filter((f) => f.events?.includes(e)).map((f) => f.name))}`);
   return `CASE _event ${arms.join(' ')} ELSE []::VARCHAR[] END`;
+}
+
+/**
+ * How many declared fields of the row's event have a typed value. A key of a JSON row is a
+ * declared field of its event with a value of its type exactly when there are as many keys
+ * as such values; only other rows (undeclared keys, nulls, empty or mistyped values) need
+ * their keys examined one by one.
+ */
+function typedCount(fields: readonly { typed: string }[]): string {
+  return fields.length === 0 ? '0' : fields.map((f) => `(${f.typed} IS NOT NULL)::INTEGER`).join(' + ');
 }
 
 /** Names of the fields with a value whose test says they are undeclared on this row: NULL when there are none. */
@@ -223,6 +241,7 @@ function tabularReader(source: SourceFile, columns: NonNullable<SourceShape['col
     text: (name) => `nullif(${sourceValue(ref(name), nativeType(name), 'text')}, '')`,
     has: (name) => names.has(name),
     value: (field, src) => sourceValue(ref(field.name), nativeType(field.name), src),
+    lookUpDeclaredOnly: false,
     nativeType,
     dropped: (gated) =>
       candidateList([
@@ -250,16 +269,14 @@ function jsonKeyedReader(source: SourceFile, spec: IngestSpec, reserved: readonl
     carry: ['_j', '_c', '_extra', `${container} IS NOT NULL AND _c IS NULL AS _cbad`],
     text: (name) => `nullif(_k${reserved.indexOf(name)}, '')`,
     has: () => true,
+    lookUpDeclaredOnly: true,
     value: (field) =>
       reserved.includes(field.name) ? `_c[${lit(field.name)}]` : `coalesce(_c[${lit(field.name)}], CASE WHEN _extra > 0 THEN _j[${lit(field.name)}] END)`,
     nativeType: () => 'VARCHAR',
     dropped: (gated) => {
       const topLevel = `list_filter(map_entries(_j), lambda e: e.key NOT IN (${reserved.map(lit).join(', ')}))`;
       const names = `list_distinct(list_transform(list_filter(list_concat(${topLevel}, map_entries(_c)), lambda e: e.value IS NOT NULL AND NOT list_contains(${declaredFor(spec)}, e.key)), lambda e: e.key))`;
-      // Every key is a declared field of the row's event exactly when there are as many
-      // keys as declared values found; only other rows need their names listed.
-      const found = gated.length === 0 ? '0' : gated.map((g) => `(${g.value} IS NOT NULL${g.gate ? ` AND ${g.gate}` : ''})::INTEGER`).join(' + ');
-      return `CASE WHEN _extra + coalesce(cardinality(_c), 0) <> ${found} THEN ${names} END`;
+      return `CASE WHEN _extra + coalesce(cardinality(_c), 0) <> ${typedCount(gated)} THEN ${names} END`;
     },
     containerNotObject: '_cbad',
     // A nested object stays an object in the rejects file rather than escaped text.
@@ -289,6 +306,7 @@ function jsonShapedReader(source: SourceFile, spec: IngestSpec, reserved: readon
     text: (name) => `nullif(${member(name)}, '')`,
     has: () => true,
     value: (field) => (reserved.includes(field.name) ? `_c[${lit(field.name)}]` : `coalesce(_c[${lit(field.name)}], ${member(field.name)})`),
+    lookUpDeclaredOnly: true,
     nativeType: () => 'VARCHAR',
     dropped: (gated) => {
       // Top-level fields can only be declared ones here; the container may hold anything.
@@ -296,9 +314,12 @@ function jsonShapedReader(source: SourceFile, spec: IngestSpec, reserved: readon
         gated.filter((g) => g.gate !== null && !reserved.includes(g.field.name)).map((g) => ({ when: `${member(g.field.name)} IS NOT NULL AND NOT ${g.gate}`, name: g.field.name })),
       );
       const nested = `list_transform(list_filter(map_entries(_c), lambda e: e.value IS NOT NULL AND NOT list_contains(${declaredFor(spec)}, e.key)), lambda e: e.key)`;
-      const keys = [`coalesce(cardinality(_c), 0)`, ...flat.map((f) => `(${member(f.name)} IS NOT NULL)::INTEGER`)].join(' + ');
-      const found = gated.length === 0 ? '0' : gated.map((g) => `(${g.value} IS NOT NULL${g.gate ? ` AND ${g.gate}` : ''})::INTEGER`).join(' + ');
-      return `CASE WHEN ${keys} <> ${found} THEN list_distinct(list_concat(${top ?? '[]::VARCHAR[]'}, ${nested})) END`;
+      // Flat members are rare in a nested file: count them only when there is one.
+      const flatCount =
+        flat.length === 0
+          ? ''
+          : ` + CASE WHEN coalesce(${flat.map((f) => member(f.name)).join(', ')}) IS NULL THEN 0 ELSE ${flat.map((f) => `(${member(f.name)} IS NOT NULL)::INTEGER`).join(' + ')} END`;
+      return `CASE WHEN coalesce(cardinality(_c), 0)${flatCount} <> ${typedCount(gated)} THEN list_distinct(list_concat(${top ?? '[]::VARCHAR[]'}, ${nested})) END`;
     },
     containerNotObject: null,
     // Members the line did not have are null; merging into {} leaves them out.
