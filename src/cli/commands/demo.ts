@@ -109,9 +109,9 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
   out.push('');
   out.push('Explore it:');
   out.push(`  cd ${displayPath(io, r.workspaceDir)}`);
-  out.push('  strata segment list');
-  out.push(`  strata segment report ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate}`);
-  out.push(`  strata segment members ${r.segments[5]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate} --out members.csv`);
-  out.push(`  strata segment diff ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --from 2025-05-01 --to ${asOfDate}`);
+  out.push('  npx strata segment list');
+  out.push(`  npx strata segment report ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate}`);
+  out.push(`  npx strata segment members ${r.segments[5]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate} --out members.csv`);
+  out.push(`  npx strata segment diff ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --from 2025-05-01 --to ${asOfDate}`);
   return out.join('\n');
 }

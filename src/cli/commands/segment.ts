@@ -329,8 +329,9 @@ export function overlapMatrix(r: OverlapResult): string {
     jac.set(`${Math.min(i, j)}:${Math.max(i, j)}`, p.jaccard);
   }
   const columns = [{ header: 'SEGMENT' }, { header: 'SIZE', align: 'right' as const }, ...r.segments.map((_, i) => ({ header: String(i + 1), align: 'right' as const }))];
+  const width = String(r.segments.length).length;
   const rows = r.segments.map((s, i) => [
-    `${i + 1} ${s.key}`,
+    `${String(i + 1).padStart(width)} ${s.key}`,
     formatCount(s.size),
     ...r.segments.map((_, j) => {
       if (j >= i) return j === i ? '-' : '';

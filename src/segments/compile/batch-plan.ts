@@ -54,6 +54,12 @@ type ResolvedWindow =
   | { readonly kind: 'bounds'; readonly lowerMs: number | null; readonly upperMs: number | null }
   | { readonly kind: 'anchored'; readonly anchor: ColumnRef; readonly durationMs: number };
 
+/** Instants a measure may be narrowed to: [lowerMs, upperMs), null meaning unbounded. */
+export interface TimeCut {
+  readonly lowerMs: number | null;
+  readonly upperMs: number | null;
+}
+
 /** A measure as the condition compiler sees it: where to read it and the anchor it needs, if any. */
 export interface MeasureRef {
   readonly value: ColumnRef;
@@ -236,12 +242,20 @@ export class BatchPlan {
     return `${EVENTS_ALIAS}.ts`;
   }
 
-  /** An aggregate over the user's matching events in the window. */
-  eventMeasure(fn: AggregateFunction, arg: string | null, filter: EventFilter, window: Window): MeasureRef {
+  /**
+   * An aggregate over the user's matching events in the window. `cut` narrows a plain
+   * window further to [lowerMs, upperMs) (null: no bound), for a measure whose comparison
+   * can only hold when its value lies there: the value is then exact wherever it matters
+   * and missing elsewhere, and the pass reads fewer rows.
+   */
+  eventMeasure(fn: AggregateFunction, arg: string | null, filter: EventFilter, window: Window, cut: TimeCut | null = null): MeasureRef {
     const f = this.filterParts(filter);
     const w = this.resolveWindow(window);
     if (w.kind === 'bounds') {
-      return { value: this.events.add(fn, arg, { event: f.event, lowerMs: w.lowerMs, upperMs: w.upperMs, others: f.props }, []), anchor: null };
+      let { lowerMs, upperMs } = w;
+      if (cut?.lowerMs != null) lowerMs = boundedBelow(Math.max(lowerMs ?? cut.lowerMs, cut.lowerMs));
+      if (cut?.upperMs != null && cut.upperMs < this.ctx.asOfMs) upperMs = Math.max(EARLIEST_MS, Math.min(upperMs ?? cut.upperMs, cut.upperMs));
+      return { value: this.events.add(fn, arg, { event: f.event, lowerMs, upperMs, others: f.props }, []), anchor: null };
     }
     const others = sortedUnique([...f.props, ...this.anchoredBounds(`${EVENTS_ALIAS}.ts`, w.anchor.sql, w.durationMs)]);
     return {
@@ -253,9 +267,10 @@ export class BatchPlan {
   /** The number of periods [asOf-(k+1)P, asOf-kP), k < periods, with at least `times` matching events. */
   periodsWithEvents(filter: EventFilter, periodMs: number, periods: number, times: number): ColumnRef {
     if (times === 1) {
-      // At least once per period is a distinct count of period indexes: one more aggregate in the shared pass.
+      // At least once per period is a distinct count of period indexes (0 to periods - 1 in
+      // the window): one more aggregate in the shared pass, a bit set when they fit in 64 bits.
       const window: Window = { kind: 'relative', startMs: periods * periodMs, endMs: 0 };
-      return this.eventMeasure('countDistinct', this.periodIndex(periodMs), filter, window).value;
+      return this.eventMeasure(periods <= 64 ? 'countDistinctSmall' : 'countDistinct', this.periodIndex(periodMs), filter, window).value;
     }
     const f = this.filterParts(filter);
     const key = JSON.stringify([f.event, f.props, periodMs, periods]);

@@ -9,7 +9,7 @@
  * what any child requires, `or` what every child requires, `not` nothing. The member list
  * of a segment starts from such a relation instead of from the whole population.
  */
-import { visit, type Comparison, type Condition, type ConditionVisitor, type EventFilter, type Window } from '../ir/nodes.js';
+import { visit, type Comparison, type Condition, type ConditionVisitor, type EventFilter, type Literal, type Window } from '../ir/nodes.js';
 import type { BatchPlan, ColumnRef, MeasureRef } from './batch-plan.js';
 import { comparisonOnEmpty, comparisonSql, twoValuedComparison } from './comparison-sql.js';
 import type { AggregateFunction } from './dialect.js';
@@ -80,7 +80,10 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
         : measure(events(n.fn, plan.propertyColumn(n.property), n.filter, n.window), 'missing', n.cmp),
     activeDays: (n) => measure(events('countDistinct', d.utcDay(plan.eventTimestamp()), n.filter, n.window), 'zero', n.cmp),
     lastSeen: (n) => {
-      const m = events('max', plan.eventTimestamp(), n.filter, n.window);
+      // Only a last event at or after asOf - (the longest duration that can match) matters.
+      const longest = durationBound(n.cmp, 'upper');
+      const cut = longest === null ? null : { lowerMs: asOfMs - longest, upperMs: null };
+      const m = plan.eventMeasure('max', plan.eventTimestamp(), n.filter, n.window, cut);
       return measure(m, 'missing', n.cmp, sinceAsOf(m.value.sql));
     },
     firstSeen: (n) => {
@@ -89,7 +92,10 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
         const first = plan.firstEventBeforeAsOf();
         return leaf(sinceAsOf(first.sql), first, 'missing', n.cmp);
       }
-      const m = events('min', plan.eventTimestamp(), n.filter, n.window);
+      // Only a first event at or before asOf - (the shortest duration that can match) matters.
+      const shortest = durationBound(n.cmp, 'lower');
+      const cut = shortest === null ? null : { lowerMs: null, upperMs: asOfMs - shortest + 1 };
+      const m = plan.eventMeasure('min', plan.eventTimestamp(), n.filter, n.window, cut);
       return measure(m, 'missing', n.cmp, sinceAsOf(m.value.sql));
     },
     sequence: (n) => {
@@ -110,6 +116,35 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
     sessionDuration: (n) => measure(plan.sessionMeasure(n.gapMs, n.stat, n.window), 'missing', n.cmp),
   };
   return visitor;
+}
+
+/**
+ * For a comparison on a duration: the largest (`upper`) or smallest (`lower`) duration in ms
+ * for which it can hold, or null when it can hold for arbitrarily long (short) ones or for
+ * a missing value. A comparison that can never hold may get any bound.
+ */
+export function durationBound(cmp: Comparison, side: 'upper' | 'lower'): number | null {
+  const ms = (l: Literal): number | null => (l.kind === 'duration' ? l.ms : l.kind === 'number' ? l.value : null);
+  const finite = (v: number | null) => (v !== null && Number.isSafeInteger(v) ? v : null);
+  switch (cmp.op) {
+    case 'eq':
+      return finite(ms(cmp.value));
+    case 'lt':
+    case 'lte':
+      return side === 'upper' ? finite(ms(cmp.value)) : null;
+    case 'gt':
+    case 'gte':
+      return side === 'lower' ? finite(ms(cmp.value)) : null;
+    case 'between':
+      return finite(ms(side === 'upper' ? cmp.hi : cmp.lo));
+    case 'in': {
+      const vs = cmp.values.map((v) => finite(ms(v)));
+      if (vs.length === 0 || vs.some((v) => v === null)) return null;
+      return side === 'upper' ? Math.max(...(vs as number[])) : Math.min(...(vs as number[]));
+    }
+    default:
+      return null;
+  }
 }
 
 /** A chain of no steps: its value does not depend on events, but an anchored window still needs its anchor. */

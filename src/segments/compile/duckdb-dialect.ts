@@ -43,9 +43,10 @@ export const duckdbDialect: SqlDialect = {
     return `(CAST(${dividend} AS DOUBLE) / ${divisor})`;
   },
   aggregate(fn, arg, filter) {
-    const call =
-      fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`;
-    return filter === null ? call : `${call} FILTER (WHERE ${filter})`;
+    const filtered = (call: string) => (filter === null ? call : `${call} FILTER (WHERE ${filter})`);
+    // A bit per value: no DISTINCT hash table.
+    if (fn === 'countDistinctSmall') return `bit_count(${filtered(`bit_or(1::UBIGINT << (${arg}))`)})`;
+    return filtered(fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`);
   },
   contains(haystack, needle) {
     return `contains(${haystack}, ${needle})`;
