@@ -3,11 +3,16 @@
  * under a canonical key so equal measures from different segments are computed once, and
  * grouped into as few passes over the events as the semantics allow:
  *
- * - `ev`   one GROUP BY user_id over the events before asOf, with one filtered aggregate per
- *          measure on plain windows (counts, sums, min/max, distinct values, distinct days,
- *          first/last times, distinct periods), and the first time of every anchor event;
- * - `eva`  a second pass for anchored windows: the events joined to their users' anchors;
- * - `ss<i>` / `sm<i>`  sessions for one session gap, then the session measures over them;
+ * - `ev`   the events before asOf grouped by user, with one filtered aggregate per measure
+ *          on plain windows (counts, sums, min/max, distinct values, distinct days,
+ *          first/last times, distinct periods), and the first time of every anchor event.
+ *          It is one GROUP BY per start cut (`ev_<k>`, FULL JOINed on user_id when there are
+ *          several): each event is read from the earliest start its measures need, and
+ *          distinct counts never share a GROUP BY with other aggregates (see passGroups);
+ * - `eva`  the same for anchored windows: the events joined to their users' anchors;
+ * - `ss<i>` / `sm<i>`  the events that start or end a session, for one session gap (one
+ *          window of lag and lead), then the session measures over them: counts, totals
+ *          and averages from the edge rows alone, the longest session by pairing edges;
  * - `sq<i>` / `sqr<f>` / `sqm`  sequences and funnels: for each prefix of steps, the chains
  *          reaching it (one per start, each next step at the earliest later instant, shared
  *          by every chain that begins with the same steps), the rows of each later step, and
@@ -16,9 +21,8 @@
  * - `p`    the profiles table, for traits and timestamp-trait anchors;
  * - `u`    the users population index, for the population and for first-seen of any event.
  *
- * Rendering pushes down to the WHERE clause whatever all measures of a pass share (event
- * names, time bounds, predicates) so the engine can skip row groups; events whose measures
- * need different starts are read by one scan each (UNION ALL) feeding the same aggregate.
+ * Rendering pushes down to the WHERE clause whatever all measures of a GROUP BY share
+ * (event names, time bounds, predicates) so the engine can skip row groups.
  */
 import { StrataError } from '../../errors/errors.js';
 import { TABLES, propertyColumn, traitColumn } from '../../store/schema.js';
@@ -177,13 +181,9 @@ export interface FinalSelect {
   readonly where: string | null;
 }
 
-/**
- * A pass's conditions: `where` holds for every row; `branches`, when present, are the
- * alternative event-and-start cuts the rows come from (one scan each).
- */
+/** A pass's conditions: `where` holds for every row; `select` is each measure's aggregate with its own filter. */
 interface PassParts {
   readonly where: readonly string[];
-  readonly branches: readonly (readonly string[])[] | null;
   readonly select: readonly { readonly column: string; readonly expression: string }[];
 }
 
@@ -267,10 +267,9 @@ export class BatchPlan {
   /** The number of periods [asOf-(k+1)P, asOf-kP), k < periods, with at least `times` matching events. */
   periodsWithEvents(filter: EventFilter, periodMs: number, periods: number, times: number): ColumnRef {
     if (times === 1) {
-      // At least once per period is a distinct count of period indexes (0 to periods - 1 in
-      // the window): one more aggregate in the shared pass, a bit set when they fit in 64 bits.
+      // At least once per period is a distinct count of period indexes: one more aggregate in the shared pass.
       const window: Window = { kind: 'relative', startMs: periods * periodMs, endMs: 0 };
-      return this.eventMeasure(periods <= 64 ? 'countDistinctSmall' : 'countDistinct', this.periodIndex(periodMs), filter, window).value;
+      return this.eventMeasure('countDistinct', this.periodIndex(periodMs), filter, window).value;
     }
     const f = this.filterParts(filter);
     const key = JSON.stringify([f.event, f.props, periodMs, periods]);
@@ -462,9 +461,10 @@ export class BatchPlan {
     const passes = [this.events, this.anchored, ...[...this.sessions.values()].map((s) => s.pass)];
     for (const pass of passes) {
       if (pass.empty) continue;
-      const parts = this.renderPassParts(pass);
-      const cuts = parts.branches === null ? [] : [parts.branches.map((b) => `(${b.join(' AND ')})`).join(' OR ')];
-      out.push({ name: pass.name, where: [...cuts, ...parts.where], measures: parts.select });
+      for (const group of this.passGroups(pass)) {
+        const parts = this.renderPassParts(pass, group.measures);
+        out.push({ name: group.name, where: parts.where, measures: parts.select });
+      }
     }
     for (const last of this.completions) {
       out.push({ name: `sqd${last.index}`, where: [], measures: [{ column: 'starts', expression: `${this.ctx.dialect.aggregate('count', null, null)} over sq${last.index}` }] });
@@ -503,11 +503,11 @@ export class BatchPlan {
 
     const eventsFrom = [`${TABLES.events} ${EVENTS_ALIAS}`];
     const eventsWhere = [`${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`];
-    if (!this.events.empty) define(this.events.name, this.renderAggregatePass(this.events, eventsFrom, eventsWhere, from));
-    if (!this.anchored.empty) define(this.anchored.name, this.renderAggregatePass(this.anchored, eventsFrom, eventsWhere, from));
+    if (!this.events.empty) this.renderAggregatePass(this.events, eventsFrom, eventsWhere, define, from);
+    if (!this.anchored.empty) this.renderAggregatePass(this.anchored, eventsFrom, eventsWhere, define, from);
     for (const s of this.sessions.values()) {
       define(s.list, this.renderSessionList(s));
-      define(s.pass.name, this.renderAggregatePass(s.pass, from(s.list, SESSIONS_ALIAS), [], from));
+      this.renderAggregatePass(s.pass, from(s.list, SESSIONS_ALIAS), [], define, from);
     }
     if (this.chainPrefixes.size > 0) this.renderChains(define, from);
     for (const r of this.regular.values()) define(r.name, this.renderRegular(r));
@@ -529,78 +529,89 @@ export class BatchPlan {
   }
 
   /**
-   * Splits the measures' row conditions into what all share (WHERE) and what each keeps
-   * (FILTER). When every measure names its event, each event keeps the earliest start any
-   * of its measures needs, so a recent-window count does not read an all-history measure's
-   * old rows of another event, and vice versa.
+   * The measures of a pass, grouped into the GROUP BYs that compute them, each one scan the
+   * engine can filter on event and time:
+   * - when every measure names its event, each event is read from the earliest start any of
+   *   its measures needs, and events read from the same start share a GROUP BY, so a
+   *   recent-window count does not read an all-history measure's old rows of another event;
+   * - distinct counts and other aggregates never share a GROUP BY: DuckDB computes every
+   *   aggregate of a GROUP BY holding a DISTINCT one on its slower distinct path.
+   * A pass of several groups joins them (FULL JOIN on user_id): its users are those of any.
    */
-  private renderPassParts(pass: AggregatePass): PassParts {
+  private passGroups(pass: AggregatePass): { readonly name: string; readonly measures: readonly PassMeasure[] }[] {
+    const ms = pass.measures;
+    let cuts: PassMeasure[][] = [[...ms]];
+    if (pass.event !== null && ms.every((m) => m.rows.event !== null)) {
+      const byEvent = new Map<string, PassMeasure[]>();
+      for (const m of ms) byEvent.set(m.rows.event as string, [...(byEvent.get(m.rows.event as string) ?? []), m]);
+      const minLower = (lowers: readonly (number | null)[]) => (lowers.every((l) => l !== null) ? Math.min(...(lowers as number[])) : null);
+      const byCut = new Map<number | null, PassMeasure[]>();
+      for (const name of [...byEvent.keys()].sort()) {
+        const cut = minLower(byEvent.get(name)!.map((m) => m.rows.lowerMs));
+        byCut.set(cut, [...(byCut.get(cut) ?? []), ...byEvent.get(name)!]);
+      }
+      cuts = [...byCut.values()];
+    }
+    const isDistinct = (m: PassMeasure) => m.fn === 'countDistinct';
+    const groups = cuts.flatMap((g) => [g.filter((m) => !isDistinct(m)), g.filter(isDistinct)]).filter((g) => g.length > 0);
+    return groups.map((measures, i) => ({ name: groups.length === 1 ? pass.name : `${pass.name}_${i}`, measures }));
+  }
+
+  /**
+   * Splits a group's row conditions into what all its measures share (WHERE, so the engine
+   * can skip row groups) and what each keeps (FILTER).
+   */
+  private renderPassParts(pass: AggregatePass, ms: readonly PassMeasure[]): PassParts {
     const d = this.ctx.dialect;
     const { ts, event: eventExpr } = pass;
-    const ms = pass.measures;
     const where: string[] = [];
-    const inList = (names: readonly string[]) =>
-      names.length === 1 ? `${eventExpr} = ${d.stringLiteral(names[0]!)}` : `${eventExpr} IN (${names.map((n) => d.stringLiteral(n)).join(', ')})`;
-    const minLower = (lowers: readonly (number | null)[]) => (lowers.every((l) => l !== null) ? Math.min(...(lowers as number[])) : null);
-
-    // The start each measure's rows are already cut at by WHERE.
-    let impliedLower: (m: PassMeasure) => number | null;
-    let branches: string[][] | null = null;
-    let single: string | null = null;
-    if (eventExpr !== null && ms.every((m) => m.rows.event !== null)) {
-      const names = sortedUnique(ms.map((m) => m.rows.event as string));
-      if (names.length === 1) single = names[0]!;
-      const lowerOf = new Map(names.map((n) => [n, minLower(ms.filter((m) => m.rows.event === n).map((m) => m.rows.lowerMs))]));
-      const byLower = new Map<number | null, string[]>();
-      for (const n of names) byLower.set(lowerOf.get(n)!, [...(byLower.get(lowerOf.get(n)!) ?? []), n]);
-      const cuts = [...byLower].map(([lower, group]) => [inList(group), ...(lower === null ? [] : [`${ts} >= ${this.lit(lower)}`])]);
-      if (cuts.length === 1) where.push(...cuts[0]!);
-      else branches = cuts;
-      impliedLower = (m) => lowerOf.get(m.rows.event as string) ?? null;
-    } else {
-      const lower = minLower(ms.map((m) => m.rows.lowerMs));
-      if (lower !== null) where.push(`${ts} >= ${this.lit(lower)}`);
-      impliedLower = () => lower;
-    }
+    const names = sortedUnique(ms.map((m) => m.rows.event).filter((n): n is string => n !== null));
+    const named = eventExpr !== null && ms.every((m) => m.rows.event !== null);
+    if (named) where.push(names.length === 1 ? `${eventExpr} = ${d.stringLiteral(names[0]!)}` : `${eventExpr} IN (${names.map((n) => d.stringLiteral(n)).join(', ')})`);
+    const lowers = ms.map((m) => m.rows.lowerMs);
+    const lower = lowers.every((l) => l !== null) ? Math.min(...(lowers as number[])) : null;
+    if (lower !== null) where.push(`${ts} >= ${this.lit(lower)}`);
     const upper = ms.every((m) => m.rows.upperMs !== null) ? Math.max(...ms.map((m) => m.rows.upperMs as number)) : null;
     if (upper !== null) where.push(`${ts} < ${this.lit(upper)}`);
     const common = ms.map((m) => m.rows.others).reduce((acc, o) => acc.filter((x) => o.includes(x)));
     where.push(...common);
     const select = ms.map((m) => {
       const f: string[] = [];
-      if (m.rows.event !== null && m.rows.event !== single && eventExpr !== null) f.push(`${eventExpr} = ${d.stringLiteral(m.rows.event)}`);
-      if (m.rows.lowerMs !== null && m.rows.lowerMs !== impliedLower(m)) f.push(`${ts} >= ${this.lit(m.rows.lowerMs)}`);
+      if (m.rows.event !== null && !(named && names.length === 1) && eventExpr !== null) f.push(`${eventExpr} = ${d.stringLiteral(m.rows.event)}`);
+      if (m.rows.lowerMs !== null && m.rows.lowerMs !== lower) f.push(`${ts} >= ${this.lit(m.rows.lowerMs)}`);
       if (m.rows.upperMs !== null && m.rows.upperMs !== upper) f.push(`${ts} < ${this.lit(m.rows.upperMs)}`);
       f.push(...m.rows.others.filter((x) => !common.includes(x)));
       return { column: m.column, expression: d.aggregate(m.fn, m.arg, f.length === 0 ? null : f.join(' AND ')) };
     });
-    return { where, branches, select };
+    return { where, select };
   }
 
-  private renderAggregatePass(pass: AggregatePass, source: Lines, baseWhere: readonly string[], from: RelationSource): Lines {
-    const parts = this.renderPassParts(pass);
-    // Events cut at different starts are read by one scan per cut, each with filters the
-    // engine can push into the scan (an OR of them could not be), then aggregated together.
-    const fromLines =
-      parts.branches === null
-        ? source
-        : subqueryLines(
-            parts.branches.flatMap((b, i) => [...(i > 0 ? ['UNION ALL'] : []), `SELECT * FROM ${TABLES.events} ${EVENTS_ALIAS}`, ...whereLines([...baseWhere, ...b])]),
-            pass.alias,
-          );
-    const anchors = uniqueAnchors(pass.measures.flatMap((m) => m.anchors));
-    const where = [...(parts.branches === null ? baseWhere : []), ...parts.where];
-    // Only users with an anchor can have rows in a pass made only of anchored measures.
-    if (anchors.length > 0 && pass.measures.every((m) => m.anchors.length > 0)) {
-      where.push(anchors.length === 1 ? `${anchors[0]!.sql} IS NOT NULL` : `(${anchors.map((a) => `${a.sql} IS NOT NULL`).join(' OR ')})`);
+  /** Defines the pass's relation: one GROUP BY user_id per group, joined when there are several. */
+  private renderAggregatePass(pass: AggregatePass, source: Lines, baseWhere: readonly string[], define: RelationDefiner, from: RelationSource): void {
+    const groups = this.passGroups(pass);
+    for (const group of groups) {
+      const parts = this.renderPassParts(pass, group.measures);
+      const anchors = uniqueAnchors(group.measures.flatMap((m) => m.anchors));
+      const where = [...baseWhere, ...parts.where];
+      // Only users with an anchor can have rows in a group made only of anchored measures.
+      if (anchors.length > 0 && group.measures.every((m) => m.anchors.length > 0)) {
+        where.push(anchors.length === 1 ? `${anchors[0]!.sql} IS NOT NULL` : `(${anchors.map((a) => `${a.sql} IS NOT NULL`).join(' OR ')})`);
+      }
+      define(group.name, [
+        ...selectLines([`${pass.alias}.user_id`, ...parts.select.map((s) => `${s.expression} AS ${s.column}`)]),
+        ...wrapLines('FROM ', source),
+        ...anchorJoins(anchors, pass.alias, from),
+        ...whereLines(where),
+        `GROUP BY ${pass.alias}.user_id`,
+      ]);
     }
-    return [
-      ...selectLines([`${pass.alias}.user_id`, ...parts.select.map((s) => `${s.expression} AS ${s.column}`)]),
-      ...wrapLines('FROM ', fromLines),
-      ...anchorJoins(anchors, pass.alias, from),
-      ...whereLines(where),
-      `GROUP BY ${pass.alias}.user_id`,
-    ];
+    if (groups.length > 1) {
+      define(pass.name, [
+        'SELECT *',
+        ...wrapLines('FROM ', from(groups[0]!.name)),
+        ...groups.slice(1).flatMap((g) => wrapLines('FULL JOIN ', from(g.name), ' USING (user_id)')),
+      ]);
+    }
   }
 
   /**

@@ -132,10 +132,13 @@ describe('a batch of segments', () => {
     }
   });
 
-  it('reads the events once for all plain-window event measures', () => {
-    const plain = segments.filter((s) => ['active', 'never-bought', 'big-spender', 'avg-basket', 'page-depth', 'active-days', 'dormant', 'veteran', 'at-risk'].includes(s.key));
-    const { sql } = compileSegmentBatch(plain, { dialect: duckdbDialect, asOfMs: T });
-    expect(sql.match(/FROM events e/g)).toHaveLength(1);
+  it('reads the events once for all plain-window event measures, and once more for the distinct counts', () => {
+    const plain = segments.filter((s) => ['active', 'never-bought', 'big-spender', 'avg-basket', 'dormant', 'veteran', 'at-risk'].includes(s.key));
+    expect(compileSegmentBatch(plain, { dialect: duckdbDialect, asOfMs: T }).sql.match(/FROM events e/g)).toHaveLength(1);
+    const withDistinct = segments.filter((s) => ['active', 'never-bought', 'big-spender', 'avg-basket', 'page-depth', 'active-days', 'dormant', 'veteran', 'at-risk'].includes(s.key));
+    const { sql } = compileSegmentBatch(withDistinct, { dialect: duckdbDialect, asOfMs: T });
+    expect(sql.match(/FROM events e/g)).toHaveLength(2);
+    expect(sql).toContain('FULL JOIN ev_1 USING (user_id)');
   });
 });
 

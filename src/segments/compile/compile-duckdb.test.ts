@@ -385,6 +385,12 @@ describeCases(
     ['avg duration (20m / 3 sessions)', { kind: 'sessionDuration', stat: 'avg', gapMs: 30 * MINUTE, window: all, cmp: cmp('lt', dur(10 * MINUTE)) }, ['a', 'd']],
     ['duration in a window', { kind: 'sessionDuration', stat: 'max', gapMs: 30 * MINUTE, window: within(DAY + 13 * HOUR + 30 * MINUTE), cmp: cmp('eq', dur(0)) }, ['a']],
     ['duration is missing without sessions', not({ kind: 'sessionDuration', stat: 'max', gapMs: 30 * MINUTE, window: all, cmp: gteDur(0) }), ['c']],
+    // Totals and averages from session edges: a session begun before the window does not count, one running past its end does.
+    ['total leaves out a session begun before the window', { kind: 'sessionDuration', stat: 'total', gapMs: 30 * MINUTE, window: during(D0 + 10 * HOUR + 10 * MINUTE, null), cmp: cmp('eq', dur(0)) }, ['a']],
+    ['total counts a session running past the window', { kind: 'sessionDuration', stat: 'total', gapMs: 30 * MINUTE, window: during(D0 + 10 * HOUR, D0 + 10 * HOUR + 10 * MINUTE), cmp: cmp('eq', dur(20 * MINUTE)) }, ['a']],
+    ['avg over a closed window', { kind: 'sessionDuration', stat: 'avg', gapMs: 30 * MINUTE, window: during(D0 + 9 * HOUR, D0 + 10 * HOUR + 30 * MINUTE), cmp: gteDur(20 * MINUTE) }, ['a', 'b']],
+    ['total in an anchored window begun inside a session', { kind: 'sessionDuration', stat: 'total', gapMs: 30 * MINUTE, window: afterEvent(on('view'), 2 * HOUR), cmp: cmp('eq', dur(0)) }, ['a', 'd']],
+    ['total in an anchored window a session outlasts', { kind: 'sessionDuration', stat: 'total', gapMs: 30 * MINUTE, window: afterEvent(on('open'), 15 * MINUTE), cmp: gteDur(20 * MINUTE) }, ['a', 'b']],
   ],
 );
 

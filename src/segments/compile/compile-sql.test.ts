@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileSegmentBatch, compileSegmentMembers, duckdbDialect, explainSegmentBatch } from './index.js';
-import { DAY, all, cmp, did, dur, gte, not, num, on, prop, segment, str, trait, within } from './test-support/ir-builders.js';
+import { DAY, all, between, cmp, did, dur, gte, not, num, on, prop, segment, str, trait, within } from './test-support/ir-builders.js';
 
 const asOfMs = Date.UTC(2024, 4, 1);
 const options = { dialect: duckdbDialect, asOfMs };
@@ -63,21 +63,27 @@ describe('generated SQL', () => {
     expect(batch.sql).toBe(
       [
         'WITH',
-        'ev AS (',
+        'ev_0 AS (',
         '  SELECT e.user_id,',
-        `    count(*) FILTER (WHERE e.event = 'purchase') AS m0,`,
-        `    count(*) FILTER (WHERE e.event = 'open') AS m1`,
-        '  FROM (',
-        '    SELECT * FROM events e',
-        `    WHERE e.ts < ${AS_OF}`,
-        `      AND e.event = 'open'`,
-        '    UNION ALL',
-        '    SELECT * FROM events e',
-        `    WHERE e.ts < ${AS_OF}`,
-        `      AND e.event = 'purchase'`,
-        '      AND e.ts >= make_timestamp(1713916800000000::BIGINT)',
-        '  ) e',
+        '    count(*) AS m1',
+        '  FROM events e',
+        `  WHERE e.ts < ${AS_OF}`,
+        `    AND e.event = 'open'`,
         '  GROUP BY e.user_id',
+        '),',
+        'ev_1 AS (',
+        '  SELECT e.user_id,',
+        '    count(*) AS m0',
+        '  FROM events e',
+        `  WHERE e.ts < ${AS_OF}`,
+        `    AND e.event = 'purchase'`,
+        '    AND e.ts >= make_timestamp(1713916800000000::BIGINT)',
+        '  GROUP BY e.user_id',
+        '),',
+        'ev AS (',
+        '  SELECT *',
+        '  FROM ev_0',
+        '  FULL JOIN ev_1 USING (user_id)',
         ')',
         'SELECT u.user_id AS user_id,',
         '  coalesce(ev.m0, 0) >= 1 AS "s_0",',
@@ -137,6 +143,24 @@ describe('generated SQL', () => {
         `  AND (1714521600000 - epoch_ms(CASE WHEN u.first_event_at < ${AS_OF} THEN u.first_event_at END)) >= 1209600000`,
       ].join('\n'),
     );
+  });
+
+  it('reads only the days a last-seen comparison can match (60 days back: 1709337600000)', () => {
+    const lapsed = segment('lapsed', { kind: 'lastSeen', filter: on('view'), window: all, cmp: between(dur(14 * DAY), dur(60 * DAY)) });
+    expect(explainSegmentBatch([lapsed], options).relations).toEqual([
+      { name: 'ev', where: [`e.event = 'view'`, 'e.ts >= make_timestamp(1709337600000000::BIGINT)'], measures: [{ column: 'm0', expression: 'max(e.ts)' }] },
+    ]);
+  });
+
+  it('gives distinct counts a GROUP BY of their own, joined to the other aggregates', () => {
+    const explorers = segment('explorers', { kind: 'aggregate', fn: 'distinct', property: 'page', propertyType: 'string', filter: on('view'), window: within(30 * DAY), cmp: gte(3) });
+    const buyers = segment('buyers', did(on('buy'), within(30 * DAY)));
+    const { sql } = compileSegmentBatch([explorers, buyers], options);
+    expect(sql).toContain(['ev AS (', '  SELECT *', '  FROM ev_0', '  FULL JOIN ev_1 USING (user_id)', ')'].join('\n'));
+    expect(explainSegmentBatch([explorers, buyers], options).relations.map((r) => [r.name, r.measures.map((m) => m.expression)])).toEqual([
+      ['ev_0', ['count(*)']],
+      ['ev_1', ['count(DISTINCT e."p_page")']],
+    ]);
   });
 
   it('explains the shared measures per relation', () => {

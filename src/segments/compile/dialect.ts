@@ -7,11 +7,7 @@
  * an older SQL surface (ClickHouse 18.16: `countIf` instead of FILTER, no CTE subqueries,
  * UInt8 instead of BOOLEAN) can plug in by overriding expressions, not query shapes.
  */
-/**
- * `countDistinctSmall` counts the distinct values of an integer argument that always lies
- * in [0, 63], which an engine can do with a bit set instead of a hash table per group.
- */
-export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct' | 'countDistinctSmall';
+export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct';
 
 export interface DialectCapabilities {
   /**
@@ -45,7 +41,7 @@ export interface SqlDialect {
   /**
    * An aggregate over the group's rows where `filter` holds (all rows when null). `count`
    * with a null argument counts rows. Over no rows `count` and `countDistinct` give 0,
-   * `countDistinctSmall` 0 or NULL, the others SQL NULL; NULL arguments are ignored.
+   * the others SQL NULL; NULL arguments are ignored.
    */
   aggregate(fn: AggregateFunction, arg: string | null, filter: string | null): string;
   /** Case-sensitive substring test on strings. */

@@ -43,10 +43,9 @@ export const duckdbDialect: SqlDialect = {
     return `(CAST(${dividend} AS DOUBLE) / ${divisor})`;
   },
   aggregate(fn, arg, filter) {
-    const filtered = (call: string) => (filter === null ? call : `${call} FILTER (WHERE ${filter})`);
-    // A bit per value: no DISTINCT hash table.
-    if (fn === 'countDistinctSmall') return `bit_count(${filtered(`bit_or(1::UBIGINT << (${arg}))`)})`;
-    return filtered(fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`);
+    const call =
+      fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`;
+    return filter === null ? call : `${call} FILTER (WHERE ${filter})`;
   },
   contains(haystack, needle) {
     return `contains(${haystack}, ${needle})`;
