@@ -20,7 +20,7 @@ export interface EventStore {
   /** Add the typed columns that the plan's properties and traits need (never drops a column). */
   applyPlan(plan: TrackingPlan): Promise<void>;
 
-  /** Run a read query; values come back as plain JS (numbers, strings, booleans, bigint for BIGINT, Date for timestamps is NOT used: timestamps are returned as epoch ms numbers by well-written queries). */
+  /** Run a read query; values come back as plain JS: numbers, strings, booleans, bigint for BIGINT, Date for TIMESTAMP. */
   query(sql: string): Promise<Row[]>;
   /** Run a statement that returns nothing useful. */
   execute(sql: string): Promise<void>;

@@ -12,7 +12,7 @@
  * profiles    user_id VARCHAR primary key, updated_at TIMESTAMP, and one typed column per
  *             declared trait (`traitColumn(name)`). Upserted trait by trait.
  * segment_versions   key, version, definition (JSON text), definition_hash, created_at
- * snapshots          snapshot_id, segment_key, version, as_of, computed_at, size
+ * snapshots          snapshot_id, segment_key, version, as_of, computed_at, size, population
  * snapshot_members   snapshot_id, user_id
  * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON)
  * schema_migrations  version, name, applied_at
