@@ -11,6 +11,32 @@ import { propertyTypes, type FieldType, type TrackingPlan } from '../../src/sche
 
 const ROWS_PER_INSERT = 500;
 
+/** The terse shape unit tests write their rows in: epoch-ms times, values by name (null = absent). */
+export type SeedValue = MemoryValue | null;
+export interface SeedEvent {
+  readonly user: string;
+  readonly event: string;
+  /** Epoch ms. */
+  readonly at: number;
+  readonly props?: Readonly<Record<string, SeedValue>>;
+}
+export interface SeedData {
+  readonly events?: readonly SeedEvent[];
+  /** user id -> traits; timestamp traits as epoch ms. */
+  readonly profiles?: Readonly<Record<string, Readonly<Record<string, SeedValue>>>>;
+}
+
+const present = (values: Readonly<Record<string, SeedValue>> | undefined): Record<string, MemoryValue> =>
+  Object.fromEntries(Object.entries(values ?? {}).filter((e): e is [string, MemoryValue] => e[1] !== null));
+
+/** Seed rows as the dataset both engines read. */
+export function seedDataset(data: SeedData): MemoryDataset {
+  return {
+    events: (data.events ?? []).map((e) => ({ userId: e.user, event: e.event, ts: e.at, properties: present(e.props) })),
+    profiles: new Map(Object.entries(data.profiles ?? {}).map(([user, traits]) => [user, present(traits)])),
+  };
+}
+
 const own = (record: Readonly<Record<string, MemoryValue>>, name: string): MemoryValue | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
 
 /** Only what loading needs, so any store (or one mid-way through growing its interface) will do. */
