@@ -1,6 +1,7 @@
 /**
  * The EventStore interface: the only way domain code touches data. Implementations:
- * store/duckdb (the embedded default). Domain modules never import a driver.
+ * store/duckdb (the embedded default) and store/clickhouse (one node or a sharded
+ * cluster). Domain modules never import a driver.
  *
  * Compiled segment SQL reaches the store through `query` / `execute`; the dialect that
  * compiled it is the store's own (`store.dialect`).
@@ -24,6 +25,15 @@ export interface EventStore {
   query(sql: string): Promise<Row[]>;
   /** Run a statement that returns nothing useful. */
   execute(sql: string): Promise<void>;
+  /**
+   * Run a per-user query (one whose rows each depend on one user's data only, such as
+   * segment membership), built for the dialect of where it runs. One node: `query`. A
+   * sharded store runs it on every shard against the shard's own tables and concatenates
+   * the rows, so per-user work stays where the user's data is.
+   */
+  queryByUser(build: (dialect: SqlDialect) => string): Promise<Row[]>;
+  /** The same for a per-user statement (`INSERT INTO snapshot_members SELECT ...`). */
+  executeByUser(build: (dialect: SqlDialect) => string): Promise<void>;
   /** Run `fn` in one transaction: everything or nothing. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
 

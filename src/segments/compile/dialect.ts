@@ -20,6 +20,12 @@ export interface DialectCapabilities {
 export interface SqlDialect {
   readonly name: string;
   readonly capabilities: DialectCapabilities;
+  /**
+   * How a query names one of the store's tables (src/store/schema.ts TABLES): the table
+   * itself, or an expression that reads it (ClickHouse: `(SELECT * FROM users FINAL)` for a
+   * table whose rows are replaced by version; a shard's local table in a cluster).
+   */
+  table(name: string): string;
   /** Quote any identifier (table, column); safe for every printable string. */
   quoteIdentifier(name: string): string;
   /** A string literal; safe for every string. */

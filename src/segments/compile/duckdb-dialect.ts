@@ -8,6 +8,9 @@ function assertNoNul(value: string): void {
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
   capabilities: { commonTableExpressions: true },
+  table(name) {
+    return name;
+  },
   quoteIdentifier(name) {
     assertNoNul(name);
     return `"${name.replaceAll('"', '""')}"`;

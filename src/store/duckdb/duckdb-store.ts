@@ -117,6 +117,14 @@ export class DuckDbStore implements EventStore {
     }
   }
 
+  async queryByUser(build: (dialect: SqlDialect) => string): Promise<Row[]> {
+    return this.query(build(this.dialect));
+  }
+
+  async executeByUser(build: (dialect: SqlDialect) => string): Promise<void> {
+    return this.execute(build(this.dialect));
+  }
+
   private inTransaction = false;
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,122 @@
+/**
+ * The ClickHouse dialect: hooks only, for the same compiler as DuckDB. It targets the
+ * oldest ClickHouse Strata supports, Debian's 18.16, and works unchanged on current
+ * releases. What 18.16 lacks, and how the hooks make up for it:
+ * - no query parameters: every literal goes through `stringLiteral` / `quoteIdentifier`
+ *   (backslash escapes; tested against hostile strings on a real server);
+ * - no DateTime64: timestamps are Int64 epoch milliseconds (`timestampLiteral`, `epochMs`);
+ * - no BOOLEAN: UInt8 0/1;
+ * - `minIf`/`sumIf`/`avgIf` over no matching rows give 0 or nan, not NULL: `aggregate`
+ *   guards them with a count;
+ * - no CTE subqueries (`WITH name AS (SELECT ...)`): the compiler inlines relations.
+ *
+ * Tables: `users` and `profiles` are ReplacingMergeTree tables (a new row per change,
+ * the highest `version` wins), read through FINAL. In a cluster the same dialect names
+ * either the Distributed tables (queries sent to the initiator) or one shard's local
+ * tables (per-user queries run on each shard).
+ */
+import { StrataError } from '../../errors/errors.js';
+import type { SqlDialect } from './dialect.js';
+import { TABLES } from '../../store/schema.js';
+
+/** Tables whose rows are replaced by version: read with FINAL so only the latest row counts. */
+export const REPLACING_TABLES: ReadonlySet<string> = new Set([TABLES.users, TABLES.profiles]);
+
+/** The suffix of a shard's local table behind a Distributed table of the plain name. */
+export const LOCAL_SUFFIX = '_local';
+
+function assertNoNul(value: string): void {
+  if (value.includes('\u0000')) throw new StrataError('INPUT_INVALID', 'NUL characters are not allowed in names or values');
+}
+
+/**
+ * The one escaping function for ClickHouse string literals: backslash is the escape
+ * character inside quotes, so both the backslash and the quote are escaped with it.
+ */
+export function clickhouseString(value: string): string {
+  assertNoNul(value);
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+/** A back-quoted identifier, escaped the same way as strings. */
+export function clickhouseIdentifier(name: string): string {
+  assertNoNul(name);
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
+}
+
+export interface ClickHouseDialectOptions {
+  /** `local`: name a shard's local tables (`events_local`), for queries run on each shard. */
+  readonly tables?: 'plain' | 'local';
+  /** Tables that exist as `<name>_local` on each shard (cluster mode); others are plain everywhere. */
+  readonly sharded?: ReadonlySet<string>;
+}
+
+export function clickhouseDialect(options: ClickHouseDialectOptions = {}): SqlDialect {
+  const local = options.tables === 'local';
+  const sharded = options.sharded ?? new Set<string>();
+  return {
+    name: 'clickhouse',
+    capabilities: { commonTableExpressions: false },
+    table(name) {
+      const physical = local && sharded.has(name) ? `${name}${LOCAL_SUFFIX}` : name;
+      return REPLACING_TABLES.has(name) ? `(SELECT * FROM ${physical} FINAL)` : physical;
+    },
+    quoteIdentifier: clickhouseIdentifier,
+    stringLiteral: clickhouseString,
+    numberLiteral(value) {
+      if (!Number.isFinite(value)) throw new StrataError('INPUT_INVALID', `not a finite number: ${value}`);
+      // Integers outside Int64 and every fraction are Float64; toFloat64 keeps the type fixed.
+      return Number.isSafeInteger(value) ? `${value}` : `toFloat64(${value})`;
+    },
+    timestampLiteral(epochMs) {
+      if (!Number.isFinite(epochMs)) throw new StrataError('INPUT_INVALID', `not a finite instant: ${epochMs}`);
+      return `toInt64(${Math.trunc(epochMs)})`;
+    },
+    booleanLiteral(value) {
+      return value ? '1' : '0';
+    },
+    epochMs(timestamp) {
+      return timestamp;
+    },
+    utcDay(timestamp) {
+      // intDiv truncates toward zero; a negative remainder means the day before (pre-1970).
+      return `(intDiv(${timestamp}, 86400000) - if(modulo(${timestamp}, 86400000) < 0, 1, 0))`;
+    },
+    intDiv(dividend, divisor) {
+      return `intDiv(${dividend}, ${divisor})`;
+    },
+    divide(dividend, divisor) {
+      return `(toFloat64(${dividend}) / ${divisor})`;
+    },
+    aggregate(fn, arg, filter) {
+      const where = (extra: string | null) => [extra, filter].filter((x): x is string => x !== null).map((x) => `(${x})`).join(' AND ');
+      if (fn === 'count') {
+        const cond = where(arg === null ? null : `${arg} IS NOT NULL`);
+        return cond === '' ? 'count()' : `countIf(${cond})`;
+      }
+      if (fn === 'countDistinct') {
+        if (arg === null) throw new StrataError('INTERNAL', 'countDistinct needs an argument');
+        return filter === null ? `uniqExact(${arg})` : `uniqExactIf(${arg}, ${filter})`;
+      }
+      if (arg === null) throw new StrataError('INTERNAL', `${fn} needs an argument`);
+      // 18.16 returns 0 (min, max, sum) or nan (avg) over no rows, even for Nullable arguments.
+      const present = where(`${arg} IS NOT NULL`);
+      return `if(countIf(${present}) = 0, NULL, ${fn}If(${arg}, ${present}))`;
+    },
+    contains(haystack, needle) {
+      return `(position(${haystack}, ${needle}) > 0)`;
+    },
+    startsWith(value, prefix) {
+      return `startsWith(${value}, ${prefix})`;
+    },
+    previousValue() {
+      throw new StrataError('INTERNAL', 'ClickHouse has no window functions before 21.x; the compiler must not ask for previousValue');
+    },
+    nextValue() {
+      throw new StrataError('INTERNAL', 'ClickHouse has no window functions before 21.x; the compiler must not ask for nextValue');
+    },
+    nextMatchJoin() {
+      throw new StrataError('INTERNAL', 'ClickHouse 18.16 has no ASOF JOIN; the compiler must not ask for nextMatchJoin');
+    },
+  };
+}
