@@ -8,6 +8,8 @@
  *             the sum of single computes (10M events by default; `--events 10M,100M`)
  *   memory    peak RSS while ingesting and while computing the batch (100M events by
  *             default; each phase in its own process). Not run unless named.
+ *   clickhouse the demo segments on a two-shard ClickHouse cluster against a single node,
+ *             same data (10M events by default). Not run unless named.
  * With no benchmark named, ingest and segments run (a few minutes on two cores).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -15,7 +17,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { environment, writeResults } from './support/report.js';
 import { formatCount, parseCount, parseCounts } from './support/scale.js';
 
-const BENCHMARKS = ['ingest', 'segments', 'memory'] as const;
+const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function count(option: string) {
@@ -96,6 +98,16 @@ const program: Command = new Command('bench')
         process.exitCode = 1;
       }
       report(`segments-${events.map(formatCount).join('-')}`, { environment: env, options: { events, users: o.users, repetitions: o.reps, ...store }, results });
+    }
+    if (selected.includes('clickhouse')) {
+      const { runClickHouseBench } = await import('./clickhouse-bench.js');
+      const results = [];
+      for (const e of o.events ?? [10_000_000]) {
+        const r = await runClickHouseBench({ events: e, users: o.users, repetitions: o.reps, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) });
+        if ([...r.segments, r.batch].some((f) => !f.agree)) process.exitCode = 1;
+        results.push(r);
+      }
+      report(`clickhouse-${(o.events ?? [10_000_000]).map(formatCount).join('-')}`, { environment: env, options: { users: o.users, repetitions: o.reps }, results });
     }
     if (selected.includes('memory')) {
       const { runMemoryBench } = await import('./memory-bench.js');
