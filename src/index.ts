@@ -53,6 +53,7 @@ export {
 // Store
 export type { EventStore, Row } from './store/event-store.js';
 export { DuckDbStore, type DuckDbStoreOptions } from './store/duckdb/duckdb-store.js';
+export { ClickHouseStore, type ClickHouseStoreOptions } from './store/clickhouse/clickhouse-store.js';
 export { TABLES, USER_KEYED_TABLES, propertyColumn, traitColumn } from './store/schema.js';
 
 // Ingestion

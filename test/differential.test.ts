@@ -1,7 +1,10 @@
 /**
  * Differential property test: random segment definitions (as language documents) on random
- * data must give identical members on the in-memory evaluator and on DuckDB through the
- * SQL compiler (DESIGN.md: "Every back end gives the same answer").
+ * data must give identical members on the in-memory evaluator and, through the SQL
+ * compiler, on DuckDB, a ClickHouse single node and a two-shard ClickHouse cluster
+ * (DESIGN.md: "Every back end gives the same answer"). DuckDB runs most cases; ClickHouse
+ * round trips cost milliseconds each, so its runs batch more definitions per dataset and
+ * every engine answers the same scenarios, side by side in a failure.
  *
  * Timestamps sit on a coarse grid (6h steps plus 0, 15 or 30 minutes) and every duration and
  * instant in the definitions is a multiple of 15 minutes on the same grid, so ties, events
@@ -14,12 +17,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parsePlan } from '../src/schema/tracking-plan.js';
-import { compileSegmentBatch, compileSegmentMembers } from '../src/segments/compile/index.js';
 import { compareCodePoints, evaluateSegments, indexDataset } from '../src/segments/evaluate/index.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { MS } from '../src/time/time.js';
-import { clearDuckDb, loadIntoDuckDb } from './support/load-duckdb.js';
+import { clickhouseAvailable, type LocalClickHouse } from './support/clickhouse-server.js';
+import { SegmentEngine, startServerFor } from './support/segment-engines.js';
 import type { SpecEvent, SpecProfile } from './support/spec-case.js';
 import { toMemoryDataset } from './support/to-memory.js';
 
@@ -220,28 +222,33 @@ function resolveReferences(match: unknown, index: number): unknown {
   return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, k === 'where' || k === 'after' || k === 'all' || k === 'any' || k === 'not' ? resolveReferences(v, index) : v]));
 }
 
-const definitions = fc.array(condition, { minLength: 1, maxLength: 4 }).map((matches) =>
-  matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
-);
+const definitions = (maxLength: number) =>
+  fc.array(condition, { minLength: 1, maxLength }).map((matches) =>
+    matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
+  );
 
-const scenario = fc.record({
-  asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
-  events: fc.uniqueArray(eventArb, { maxLength: 40, size: 'medium', selector: (e) => JSON.stringify(e) }),
-  profiles: fc.array(profileArb, { maxLength: 7 }),
-  definitions,
-});
+/** A dataset and up to `maxDefinitions` definitions evaluated on it as one batch. */
+const scenarioWith = (maxDefinitions: number) =>
+  fc.record({
+    asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
+    events: fc.uniqueArray(eventArb, { maxLength: 40, size: 'medium', selector: (e) => JSON.stringify(e) }),
+    profiles: fc.array(profileArb, { maxLength: 7 }),
+    definitions: definitions(maxDefinitions),
+  });
+type Scenario = typeof scenarioWith extends (n: number) => fc.Arbitrary<infer T> ? T : never;
 
 // ---- the property ---------------------------------------------------------------------
 
+/** One segment's members per engine, where some engine differs from the in-memory evaluator. */
 interface Disagreement {
   readonly key: string;
   readonly inMemory: readonly string[];
-  readonly duckdb: readonly string[];
-  readonly duckdbMembersOnly: readonly string[];
+  /** `<engine>` (batch column) and `<engine> membersOnly` (member-list query). */
+  readonly engines: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The failing case, one JSON line per item, in the shapes of spec/README.md so it can become a vector. */
-function describeCase(s: typeof scenario extends fc.Arbitrary<infer T> ? T : never, disagreements: readonly Disagreement[]): string {
+function describeCase(s: Scenario, disagreements: readonly Disagreement[]): string {
   const lines = (items: readonly unknown[]) => items.map((x) => `  ${JSON.stringify(x)}`).join('\n');
   return [
     'the engines disagree (plan: PLAN_DOCUMENT in test/differential.test.ts)',
@@ -249,57 +256,85 @@ function describeCase(s: typeof scenario extends fc.Arbitrary<infer T> ? T : nev
     `events:\n${lines(s.events)}`,
     `profiles:\n${lines(s.profiles)}`,
     `definitions (match):\n${lines(s.definitions.map((d) => ({ [d.key]: d.match })))}`,
-    `members:\n${lines(disagreements.map((d) => ({ [d.key]: { inMemory: d.inMemory, duckdb: d.duckdb, duckdbMembersOnly: d.duckdbMembersOnly } })))}`,
+    `members:\n${lines(disagreements.map((d) => ({ [d.key]: { inMemory: d.inMemory, ...d.engines } })))}`,
   ].join('\n');
 }
 
+/** Every engine's batch and member lists against the in-memory evaluator; throws the case when any differs. */
+async function checkScenario(engines: readonly SegmentEngine[], s: Scenario): Promise<void> {
+  const asOfMs = Date.parse(s.asOf);
+  const defs = new Map<string, SegmentDefinition>();
+  for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, PLAN));
+  const segments = [...defs.values()].map((def) => buildSegmentIR(def, PLAN, (key) => defs.get(key)));
+  const data = toMemoryDataset(s.events, s.profiles, PLAN);
+  const memory = evaluateSegments(segments, data, asOfMs);
+  // The batch has one row per user of the population (DESIGN.md, "Evaluation").
+  const population = [...indexDataset(data, asOfMs).keys()].sort();
+
+  const answers = new Map<string, Record<string, readonly string[]>>([['(population)', {}], ...segments.map((g): [string, Record<string, readonly string[]>] => [g.key, {}])]);
+  // Engines are separate stores (and servers): they answer side by side.
+  await Promise.all(
+    engines.map(async (engine) => {
+      await engine.load(PLAN, data);
+      const [batch, ...membersOnly] = await Promise.all([engine.batch(segments, asOfMs), ...segments.map((g) => engine.members(g, asOfMs))]);
+      answers.get('(population)')![engine.kind] = batch!.users;
+      segments.forEach((segment, i) => {
+        answers.get(segment.key)![engine.kind] = batch!.members.get(segment.key)!;
+        answers.get(segment.key)![`${engine.kind} membersOnly`] = membersOnly[i] as readonly string[];
+      });
+    }),
+  );
+  const same = (a: readonly string[], b: readonly string[]) => JSON.stringify(a) === JSON.stringify(b);
+  const expected = new Map<string, readonly string[]>([['(population)', population], ...segments.map((g): [string, string[]] => [g.key, [...memory.get(g.key)!].sort()])]);
+  const disagreements: Disagreement[] = [...answers].flatMap(([key, byEngine]) => {
+    const inMemory = expected.get(key)!;
+    return Object.values(byEngine).every((got) => same(got, inMemory)) ? [] : [{ key, inMemory, engines: byEngine }];
+  });
+  if (disagreements.length > 0) throw new Error(describeCase(s, disagreements));
+}
+
 describe('differential: in-memory evaluator vs DuckDB', () => {
-  let store: DuckDbStore;
+  let engine: SegmentEngine;
   beforeAll(async () => {
-    store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-    await store.applyPlan(PLAN);
+    engine = await SegmentEngine.open('duckdb', PLAN, null, 'differential');
   });
   afterAll(async () => {
-    await store?.close();
+    await engine?.close();
   });
 
   it('gives identical members for random definitions on random data', async () => {
     const numRuns = process.env.CI ? 500 : 200;
     await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const asOfMs = Date.parse(s.asOf);
-        const defs = new Map<string, SegmentDefinition>();
-        for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, PLAN));
-        const segments = [...defs.values()].map((def) => buildSegmentIR(def, PLAN, (key) => defs.get(key)));
-        const data = toMemoryDataset(s.events, s.profiles, PLAN);
-
-        const memory = evaluateSegments(segments, data, asOfMs);
-        await clearDuckDb(store);
-        await loadIntoDuckDb(store, PLAN, data);
-        const batch = compileSegmentBatch(segments, { dialect: store.dialect, asOfMs });
-        const rows = await store.query(batch.sql);
-        const membersOnly = new Map<string, string[]>();
-        for (const segment of segments) {
-          const sql = compileSegmentMembers(segment, { dialect: store.dialect, asOfMs });
-          membersOnly.set(segment.key, (await store.query(sql)).map((r) => String(r.user_id)).sort());
-        }
-
-        const disagreements: Disagreement[] = batch.columns.flatMap(({ key, column }) => {
-          const inMemory = [...memory.get(key)!].sort();
-          const duckdb = rows.filter((r) => r[column] === true).map((r) => String(r.user_id)).sort();
-          const duckdbMembersOnly = membersOnly.get(key)!;
-          const same = JSON.stringify(inMemory) === JSON.stringify(duckdb) && JSON.stringify(inMemory) === JSON.stringify(duckdbMembersOnly);
-          return same ? [] : [{ key, inMemory, duckdb, duckdbMembersOnly }];
-        });
-        // The batch has one row per user of the population (DESIGN.md, "Evaluation").
-        const population = [...indexDataset(data, asOfMs).keys()].sort();
-        const batchUsers = rows.map((r) => String(r.user_id)).sort();
-        if (JSON.stringify(population) !== JSON.stringify(batchUsers)) {
-          disagreements.push({ key: '(population)', inMemory: population, duckdb: batchUsers, duckdbMembersOnly: [] });
-        }
-        if (disagreements.length > 0) throw new Error(describeCase(s, disagreements));
-      }),
+      fc.asyncProperty(scenarioWith(4), (s) => checkScenario([engine], s)),
       { numRuns },
     );
   });
+});
+
+const clickhouse = clickhouseAvailable();
+
+describe.skipIf(!clickhouse)('differential: in-memory evaluator vs DuckDB, ClickHouse single node and ClickHouse cluster', () => {
+  const servers: LocalClickHouse[] = [];
+  const engines: SegmentEngine[] = [];
+  beforeAll(async () => {
+    engines.push(await SegmentEngine.open('duckdb', PLAN, null, 'differential'));
+    for (const kind of ['clickhouse', 'clickhouse-cluster'] as const) {
+      const server = await startServerFor(kind);
+      servers.push(server!);
+      engines.push(await SegmentEngine.open(kind, PLAN, server, 'strata_differential'));
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const e of engines) await e.close();
+    for (const s of servers) await s.stop();
+  });
+
+  it('gives identical members on every engine for random definitions on random data', async () => {
+    // Eight definitions per dataset in one batch: round trips, not definitions, cost time here.
+    const numRuns = process.env.CI ? 100 : 40;
+    await fc.assert(
+      fc.asyncProperty(scenarioWith(8), (s) => checkScenario(engines, s)),
+      { numRuns },
+    );
+  }, 600_000);
 });

@@ -138,6 +138,26 @@ describe('dedupe', () => {
     expect(await events([again])).toMatchObject({ stored: 0, duplicates: 1 });
   });
 
+  it('puts no user in the population index from a row that was a duplicate', async () => {
+    const first = box.file('first.jsonl', jsonl([{ event_id: 'x1', user_id: 'a', event: 'signup', timestamp: '2024-02-01' }]));
+    await events([first]);
+    // x1 again, for another user and for a with an earlier instant; x3 repeats x2 within the run for user d.
+    const second = box.file(
+      'second.jsonl',
+      jsonl([
+        { event_id: 'x1', user_id: 'ghost', event: 'signup', timestamp: '2024-01-01' },
+        { event_id: 'x1', user_id: 'a', event: 'signup', timestamp: '2024-01-01' },
+        { event_id: 'x2', user_id: 'c', event: 'signup', timestamp: '2024-03-01' },
+        { event_id: 'x2', user_id: 'd', event: 'signup', timestamp: '2024-01-05' },
+      ]),
+    );
+    expect(await events([second])).toMatchObject({ stored: 1, duplicates: 3 });
+    expect(await box.rows(`SELECT user_id, strftime(first_event_at, '%Y-%m-%d') AS first FROM users ORDER BY user_id`)).toEqual([
+      { user_id: 'a', first: '2024-02-01' },
+      { user_id: 'c', first: '2024-03-01' },
+    ]);
+  });
+
   it('counts duplicates across the files of one run', async () => {
     const a = box.file('a.jsonl', jsonl(GOOD));
     const b = box.file('b.jsonl', jsonl([...GOOD.slice(0, 2), { user_id: 'c', event: 'signup', timestamp: '2024-01-09' }]));

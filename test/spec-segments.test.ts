@@ -1,20 +1,23 @@
 /**
- * The spec vectors (spec/segments/*.json, format in spec/README.md) run against both
- * engines: each case's definition is validated against its file's plan, built into IR,
- * then evaluated by the in-memory evaluator and by DuckDB through the SQL compiler (both
- * the batch query and the members-only query). The oracle is `expected`, worked out by
- * hand from DESIGN.md; each case's `why` names the rule.
+ * The spec vectors (spec/segments/*.json, format in spec/README.md) run against every
+ * engine: each case's definition is validated against its file's plan, built into IR,
+ * then evaluated by the in-memory evaluator and, through the SQL compiler, by DuckDB, a
+ * ClickHouse single node and a two-shard ClickHouse cluster (both the batch query and the
+ * members-only query; on the cluster each shard answers for its own users). The oracle is
+ * `expected`, worked out by hand from DESIGN.md; each case's `why` names the rule.
+ *
+ * Without the ClickHouse server binary the ClickHouse engines are skipped with a loud
+ * notice, except under CI, where that is an error (test/support/clickhouse-server.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStrataError } from '../src/errors/errors.js';
 import { parsePlan, type TrackingPlan } from '../src/schema/tracking-plan.js';
-import { compileSegmentBatch, compileSegmentMembers } from '../src/segments/compile/index.js';
 import { evaluateSegments, indexDataset } from '../src/segments/evaluate/index.js';
 import type { SegmentIR } from '../src/segments/ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
-import { clearDuckDb, loadIntoDuckDb } from './support/load-duckdb.js';
+import type { LocalClickHouse } from './support/clickhouse-server.js';
+import { ENGINE_KINDS, SegmentEngine, engineAvailable, startServerFor } from './support/segment-engines.js';
 import { readSpecFiles, type SpecCase } from './support/spec-case.js';
 import { instantMs, toMemoryDataset } from './support/to-memory.js';
 
@@ -48,41 +51,47 @@ describe('spec vectors', () => {
   });
 });
 
-for (const [file, spec] of files) {
-  describe(file, () => {
-    const plan = parsePlan(spec.plan);
-    let store: DuckDbStore;
-
+for (const kind of ENGINE_KINDS) {
+  describe.skipIf(!engineAvailable(kind))(`spec vectors on ${kind}`, () => {
+    let server: LocalClickHouse | null = null;
     beforeAll(async () => {
-      store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-      await store.applyPlan(plan);
-    });
+      server = await startServerFor(kind);
+    }, 60_000);
     afterAll(async () => {
-      await store?.close();
+      await server?.stop();
     });
 
-    for (const c of spec.cases) {
-      it(c.name, async () => {
-        const asOfMs = instantMs(c.asOf, 'asOf');
-        const segment = segmentOf(c, plan);
-        const data = toMemoryDataset(c.events, c.profiles, plan);
-        const expected = [...c.expected].sort();
-        const population = [...indexDataset(data, asOfMs).keys()].sort();
+    for (const [index, [file, spec]] of files.entries()) {
+      describe(file, () => {
+        const plan = parsePlan(spec.plan);
+        let engine: SegmentEngine;
 
-        const memory = [...evaluateSegments([segment], data, asOfMs).get(segment.key)!].sort();
+        beforeAll(async () => {
+          engine = await SegmentEngine.open(kind, plan, server, `strata_spec_${index}`);
+        }, 60_000);
+        afterAll(async () => {
+          await engine?.close();
+        });
 
-        await clearDuckDb(store);
-        await loadIntoDuckDb(store, plan, data);
-        const batch = compileSegmentBatch([segment], { dialect: store.dialect, asOfMs });
-        const rows = await store.query(batch.sql);
-        const column = batch.columns[0]!.column;
-        const batchUsers = rows.map((r) => String(r.user_id)).sort();
-        const duckdb = rows.filter((r) => r[column] === true).map((r) => String(r.user_id)).sort();
-        const membersOnly = (await store.query(compileSegmentMembers(segment, { dialect: store.dialect, asOfMs }))).map((r) => String(r.user_id)).sort();
+        for (const c of spec.cases) {
+          it(c.name, async () => {
+            const asOfMs = instantMs(c.asOf, 'asOf');
+            const segment = segmentOf(c, plan);
+            const data = toMemoryDataset(c.events, c.profiles, plan);
+            const expected = [...c.expected].sort();
+            const population = [...indexDataset(data, asOfMs).keys()].sort();
 
-        expect({ memory, duckdb, membersOnly }).toEqual({ memory: expected, duckdb: expected, membersOnly: expected });
-        // The batch query has one row per user of the population (DESIGN.md, "Evaluation").
-        expect(batchUsers).toEqual(population);
+            const memory = [...evaluateSegments([segment], data, asOfMs).get(segment.key)!].sort();
+
+            await engine.load(plan, data);
+            const batch = await engine.batch([segment], asOfMs);
+            const membersOnly = await engine.members(segment, asOfMs);
+
+            expect({ memory, batch: batch.members.get(segment.key), membersOnly }).toEqual({ memory: expected, batch: expected, membersOnly: expected });
+            // The batch query has one row per user of the population (DESIGN.md, "Evaluation").
+            expect(batch.users).toEqual(population);
+          });
+        }
       });
     }
   });

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig, openStore, type Config } from '../config/index.js';
-import type { DuckDbStore } from '../store/duckdb/duckdb-store.js';
+import type { EventStore } from '../store/event-store.js';
 import { createProgress, type Progress } from './progress.js';
 
 export interface CliIo {
@@ -40,7 +40,7 @@ export class CommandContext {
   }
 
   /** Run `fn` with the workspace's store open, closing it whatever happens. */
-  async withStore<T>(fn: (store: DuckDbStore, config: Config) => Promise<T>, config?: Config): Promise<T> {
+  async withStore<T>(fn: (store: EventStore, config: Config) => Promise<T>, config?: Config): Promise<T> {
     const cfg = config ?? (await this.loadConfig());
     const store = await openStore(cfg);
     try {

@@ -9,15 +9,35 @@ import { StrataError, type ErrorDetail } from '../errors/errors.js';
 import { parsePlan, type TrackingPlan } from '../schema/tracking-plan.js';
 import { CONFIG_FILE } from './strata-yaml.js';
 
-export const STORE_ENGINES = ['duckdb'] as const;
+export const STORE_ENGINES = ['duckdb', 'clickhouse'] as const;
 export type StoreEngine = (typeof STORE_ENGINES)[number];
 
-export interface StoreConfig {
-  readonly engine: StoreEngine;
+export interface DuckDbStoreConfig {
+  readonly engine: 'duckdb';
   /** Absolute path of the DuckDB file. */
   readonly path: string;
   readonly threads?: number;
   readonly memoryLimit?: string;
+}
+
+export interface ClickHouseStoreConfig {
+  readonly engine: 'clickhouse';
+  /** HTTP URL of the node queries go to (in a cluster: one of the shards, by default the first). */
+  readonly url: string;
+  readonly database: string;
+  /** Cluster mode: the cluster's name in remote_servers and each shard's HTTP URL, in shard order. */
+  readonly cluster: { readonly name: string; readonly shards: readonly string[] } | null;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export type StoreConfig = DuckDbStoreConfig | ClickHouseStoreConfig;
+
+/** Where the store is, for people: the DuckDB file, or the ClickHouse URL and database (and shard count). */
+export function storeLocation(store: StoreConfig): string {
+  if (store.engine === 'duckdb') return store.path;
+  const shards = store.cluster === null ? '' : ` (cluster ${store.cluster.name}, ${store.cluster.shards.length} shards)`;
+  return `${store.url} database ${store.database}${shards}`;
 }
 
 export interface Config {
@@ -43,7 +63,11 @@ export interface CreateConfigOptions {
 }
 
 const TOP_LEVEL_KEYS = ['version', 'data_dir', 'segments_dir', 'store', 'plan'];
-const STORE_KEYS = ['engine', 'path', 'threads', 'memory_limit'];
+const STORE_KEYS: Readonly<Record<StoreEngine, readonly string[]>> = {
+  duckdb: ['engine', 'path', 'threads', 'memory_limit'],
+  clickhouse: ['engine', 'url', 'database', 'cluster', 'username', 'password'],
+};
+const DEFAULT_CLICKHOUSE_DATABASE = 'strata';
 
 export function createConfig(options: CreateConfigOptions): Config {
   const workspaceDir = path.resolve(options.workspaceDir);
@@ -67,33 +91,10 @@ export function createConfig(options: CreateConfigOptions): Config {
   const dataDir = path.resolve(workspaceDir, folderSetting(doc.data_dir, 'data', 'data_dir', err));
   const segmentsDir = path.resolve(workspaceDir, folderSetting(doc.segments_dir, 'segments', 'segments_dir', err));
 
-  let engine: StoreEngine = 'duckdb';
-  let storeFile = 'strata.duckdb';
-  let threads: number | undefined;
-  let memoryLimit: string | undefined;
-  const store = doc.store ?? {};
-  if (!isObject(store)) err('store', 'expected a mapping with engine and path');
-  else {
-    for (const key of Object.keys(store)) {
-      if (!STORE_KEYS.includes(key)) err(`store.${key}`, `unknown key; expected one of ${STORE_KEYS.join(', ')}`);
-    }
-    if (store.engine !== undefined) {
-      if (STORE_ENGINES.includes(store.engine as StoreEngine)) engine = store.engine as StoreEngine;
-      else err('store.engine', `expected one of ${STORE_ENGINES.join(', ')}`);
-    }
-    if (store.path !== undefined) {
-      if (typeof store.path === 'string' && store.path.length > 0) storeFile = store.path;
-      else err('store.path', 'expected a file path');
-    }
-    if (store.threads !== undefined) {
-      if (typeof store.threads === 'number' && Number.isInteger(store.threads) && store.threads > 0) threads = store.threads;
-      else err('store.threads', 'expected a positive whole number');
-    }
-    if (store.memory_limit !== undefined) {
-      if (typeof store.memory_limit === 'string' && /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(store.memory_limit)) memoryLimit = store.memory_limit;
-      else err('store.memory_limit', 'expected a size such as 512MB or 4GB');
-    }
-  }
+  const storeDoc = doc.store ?? {};
+  let store: StoreConfig | undefined;
+  if (!isObject(storeDoc)) err('store', 'expected a mapping with engine and its settings');
+  else store = storeSettings(storeDoc, dataDir, err);
 
   let plan: TrackingPlan | undefined;
   try {
@@ -103,21 +104,137 @@ export function createConfig(options: CreateConfigOptions): Config {
     for (const d of e.details) errors.push({ path: d.path ? where(d.path) : CONFIG_FILE, message: d.message });
   }
 
-  if (errors.length > 0 || !plan) throw new StrataError('CONFIG_INVALID', `${configPath} is invalid`, errors);
+  if (errors.length > 0 || !plan || !store) throw new StrataError('CONFIG_INVALID', `${configPath} is invalid`, errors);
   return {
     workspaceDir,
     configPath,
     dataDir,
     rejectsDir: path.join(dataDir, 'rejects'),
     segmentsDir,
-    store: {
-      engine,
-      path: path.resolve(dataDir, storeFile),
-      ...(threads !== undefined ? { threads } : {}),
-      ...(memoryLimit !== undefined ? { memoryLimit } : {}),
-    },
+    store,
     plan,
   };
+}
+
+/** The `store:` mapping, checked key by key for its engine. */
+function storeSettings(store: Record<string, unknown>, dataDir: string, err: (p: string, m: string) => void): StoreConfig | undefined {
+  let engine: StoreEngine = 'duckdb';
+  if (store.engine !== undefined) {
+    if (STORE_ENGINES.includes(store.engine as StoreEngine)) engine = store.engine as StoreEngine;
+    else {
+      err('store.engine', `expected one of ${STORE_ENGINES.join(', ')}`);
+      return undefined;
+    }
+  }
+  for (const key of Object.keys(store)) {
+    if (STORE_KEYS[engine].includes(key)) continue;
+    const other = STORE_ENGINES.find((e) => e !== engine && STORE_KEYS[e].includes(key));
+    err(
+      `store.${key}`,
+      other ? `a setting of the ${other} store, not of ${engine}; ${engine} takes ${STORE_KEYS[engine].join(', ')}` : `unknown key; expected one of ${STORE_KEYS[engine].join(', ')}`,
+    );
+  }
+  return engine === 'duckdb' ? duckdbSettings(store, dataDir, err) : clickhouseSettings(store, err);
+}
+
+function duckdbSettings(store: Record<string, unknown>, dataDir: string, err: (p: string, m: string) => void): DuckDbStoreConfig {
+  let storeFile = 'strata.duckdb';
+  let threads: number | undefined;
+  let memoryLimit: string | undefined;
+  if (store.path !== undefined) {
+    if (typeof store.path === 'string' && store.path.length > 0) storeFile = store.path;
+    else err('store.path', 'expected a file path');
+  }
+  if (store.threads !== undefined) {
+    if (typeof store.threads === 'number' && Number.isInteger(store.threads) && store.threads > 0) threads = store.threads;
+    else err('store.threads', 'expected a positive whole number');
+  }
+  if (store.memory_limit !== undefined) {
+    if (typeof store.memory_limit === 'string' && /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(store.memory_limit)) memoryLimit = store.memory_limit;
+    else err('store.memory_limit', 'expected a size such as 512MB or 4GB');
+  }
+  return {
+    engine: 'duckdb',
+    path: path.resolve(dataDir, storeFile),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(memoryLimit !== undefined ? { memoryLimit } : {}),
+  };
+}
+
+function clickhouseSettings(store: Record<string, unknown>, err: (p: string, m: string) => void): ClickHouseStoreConfig | undefined {
+  let ok = true;
+  const fail = (p: string, m: string) => {
+    ok = false;
+    err(p, m);
+  };
+  const httpUrl = (value: unknown, at: string): string | undefined => {
+    if (typeof value === 'string' && isHttpUrl(value)) return value.replace(/\/+$/, '');
+    fail(at, 'expected the HTTP URL of a ClickHouse server, such as http://localhost:8123');
+    return undefined;
+  };
+
+  let cluster: ClickHouseStoreConfig['cluster'] = null;
+  if (store.cluster !== undefined && store.cluster !== null) {
+    const c = store.cluster;
+    if (!isObject(c)) fail('store.cluster', 'expected a mapping with name (the cluster in remote_servers) and shards (a list of shard URLs)');
+    else {
+      for (const key of Object.keys(c)) if (key !== 'name' && key !== 'shards') fail(`store.cluster.${key}`, 'unknown key; expected name or shards');
+      const name = typeof c.name === 'string' && c.name.length > 0 ? c.name : undefined;
+      if (name === undefined) fail('store.cluster.name', 'expected the name of the cluster in the servers\' remote_servers configuration');
+      let shards: string[] | undefined;
+      if (!Array.isArray(c.shards) || c.shards.length === 0) fail('store.cluster.shards', 'expected a list of shard HTTP URLs, in the order of remote_servers');
+      else {
+        shards = c.shards.map((u, i) => httpUrl(u, `store.cluster.shards[${i}]`)).filter((u): u is string => u !== undefined);
+        const seen = new Set<string>();
+        c.shards.forEach((u, i) => {
+          if (typeof u === 'string' && seen.has(u)) fail(`store.cluster.shards[${i}]`, `${u} is listed twice; each shard once`);
+          if (typeof u === 'string') seen.add(u);
+        });
+      }
+      if (name !== undefined && shards !== undefined) cluster = { name, shards };
+    }
+  }
+
+  let url: string | undefined;
+  if (store.url !== undefined) url = httpUrl(store.url, 'store.url');
+  else if (cluster !== null) url = cluster.shards[0];
+  else fail('store.url', 'required: the HTTP URL of the ClickHouse server, such as http://localhost:8123');
+  if (url !== undefined && cluster !== null && !cluster.shards.includes(url)) {
+    fail('store.url', 'in cluster mode, expected one of store.cluster.shards (the node holding the metadata tables; default: the first shard)');
+  }
+
+  let database = DEFAULT_CLICKHOUSE_DATABASE;
+  if (store.database !== undefined) {
+    if (typeof store.database === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(store.database)) database = store.database;
+    else fail('store.database', 'expected a plain database name (letters, digits and _, not starting with a digit)');
+  }
+  const credential = (key: 'username' | 'password'): string | undefined => {
+    const v = store[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v;
+    fail(`store.${key}`, 'expected text');
+    return undefined;
+  };
+  const username = credential('username');
+  const password = credential('password');
+  if (!ok || url === undefined) return undefined;
+  return {
+    engine: 'clickhouse',
+    url,
+    database,
+    cluster,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The same configuration with another tracking plan, e.g. after `plan infer --write`. */

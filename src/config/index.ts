@@ -1,4 +1,15 @@
-export { createConfig, withPlan, STORE_ENGINES, type Config, type CreateConfigOptions, type StoreConfig, type StoreEngine } from './config.js';
+export {
+  createConfig,
+  storeLocation,
+  withPlan,
+  STORE_ENGINES,
+  type ClickHouseStoreConfig,
+  type Config,
+  type CreateConfigOptions,
+  type DuckDbStoreConfig,
+  type StoreConfig,
+  type StoreEngine,
+} from './config.js';
 export {
   findWorkspace,
   initWorkspace,

@@ -4,17 +4,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
-import type { Config } from './config.js';
+import type { EventStore } from '../store/event-store.js';
+import type { Config, StoreConfig } from './config.js';
 
 /** Open (creating and migrating if needed) the workspace's store and add the plan's typed columns. */
-export async function openStore(config: Config): Promise<DuckDbStore> {
-  await mkdir(path.dirname(config.store.path), { recursive: true });
-  const store = await DuckDbStore.open({
-    path: config.store.path,
-    ...(config.store.threads !== undefined ? { threads: config.store.threads } : {}),
-    ...(config.store.memoryLimit !== undefined ? { memoryLimit: config.store.memoryLimit } : {}),
-  });
+export async function openStore(config: Config): Promise<EventStore> {
+  const store = await openEngine(config.store);
   try {
     await store.applyPlan(config.plan);
   } catch (e) {
@@ -22,4 +19,22 @@ export async function openStore(config: Config): Promise<DuckDbStore> {
     throw e;
   }
   return store;
+}
+
+async function openEngine(store: StoreConfig): Promise<EventStore> {
+  if (store.engine === 'clickhouse') {
+    return ClickHouseStore.open({
+      url: store.url,
+      database: store.database,
+      cluster: store.cluster,
+      ...(store.username !== undefined ? { username: store.username } : {}),
+      ...(store.password !== undefined ? { password: store.password } : {}),
+    });
+  }
+  await mkdir(path.dirname(store.path), { recursive: true });
+  return DuckDbStore.open({
+    path: store.path,
+    ...(store.threads !== undefined ? { threads: store.threads } : {}),
+    ...(store.memoryLimit !== undefined ? { memoryLimit: store.memoryLimit } : {}),
+  });
 }

@@ -27,6 +27,16 @@ store:
   # Optional: DuckDB worker threads (default: all cores) and memory cap (e.g. 4GB).
   # threads: 4
   # memory_limit: 4GB
+  #
+  # clickhouse: a ClickHouse server (18.16 or later) over HTTP, or a sharded cluster.
+  # Replace the settings above with, for example:
+  #   engine: clickhouse
+  #   url: http://localhost:8123
+  #   database: strata            # created if missing
+  #   username: default           # optional, as is password
+  #   cluster:                    # optional: events sharded by user over these shards
+  #     name: analytics           # the cluster's name in the servers' remote_servers
+  #     shards: [http://ch1:8123, http://ch2:8123]
 
 # The tracking plan: what events and traits exist and their types. Ingestion validates
 # every row against it; segments may only use what it declares.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataError } from '../errors/errors.js';
 import { parsePlan } from '../schema/tracking-plan.js';
-import { createConfig } from './config.js';
+import { createConfig, storeLocation } from './config.js';
 import { openStore } from './open-store.js';
 import { findWorkspace, initWorkspace, loadConfig, replacePlanInText, writePlan } from './workspace.js';
 import { strataYamlTemplate } from './strata-yaml.js';
@@ -79,7 +79,7 @@ describe('findWorkspace and loadConfig', () => {
     const engineLine = lines.findIndex((l) => l.includes('engine: oracle')) + 1;
     const amountLine = lines.findIndex((l) => l.includes('amount: money')) + 1;
     expect(err.details).toEqual([
-      { path: `strata.yaml:${engineLine} store.engine`, message: 'expected one of duckdb' },
+      { path: `strata.yaml:${engineLine} store.engine`, message: 'expected one of duckdb, clickhouse' },
       { path: `strata.yaml:${amountLine} plan.events.purchase.properties.amount.type`, message: 'expected one of string, number, boolean, timestamp' },
     ]);
   });
@@ -138,5 +138,68 @@ describe('openStore', () => {
     function plan() {
       return parsePlan({ events: { purchase: { properties: { amount: 'number' } } } });
     }
+  });
+});
+
+describe('a ClickHouse store in strata.yaml', () => {
+  it('reads a single node and a cluster, with defaults', () => {
+    const single = createConfig({ workspaceDir: tmp, document: { store: { engine: 'clickhouse', url: 'http://localhost:8123/' } } });
+    expect(single.store).toEqual({ engine: 'clickhouse', url: 'http://localhost:8123', database: 'strata', cluster: null });
+    const cluster = createConfig({
+      workspaceDir: tmp,
+      document: {
+        store: { engine: 'clickhouse', database: 'analytics', username: 'strata', password: 'secret', cluster: { name: 'prod', shards: ['http://ch1:8123', 'http://ch2:8123'] } },
+      },
+    });
+    expect(cluster.store).toEqual({
+      engine: 'clickhouse',
+      url: 'http://ch1:8123',
+      database: 'analytics',
+      cluster: { name: 'prod', shards: ['http://ch1:8123', 'http://ch2:8123'] },
+      username: 'strata',
+      password: 'secret',
+    });
+  });
+
+  it('names the line and path of every bad setting', async () => {
+    const text = [
+      'version: 1',
+      'store:',
+      '  engine: clickhouse',
+      '  url: localhost:8123',
+      '  path: strata.duckdb',
+      '  database: my-db',
+      '  cluster:',
+      '    name: prod',
+      '    shards: [http://ch1:8123, http://ch1:8123]',
+      '',
+    ].join('\n');
+    await writeFile(path.join(tmp, 'strata.yaml'), text);
+    const e = (await loadConfig({ cwd: tmp }).catch((x: unknown) => x)) as StrataError;
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.details).toEqual([
+      { path: 'strata.yaml:5 store.path', message: 'a setting of the duckdb store, not of clickhouse; clickhouse takes engine, url, database, cluster, username, password' },
+      { path: 'strata.yaml:9 store.cluster.shards[1]', message: 'http://ch1:8123 is listed twice; each shard once' },
+      { path: 'strata.yaml:4 store.url', message: 'expected the HTTP URL of a ClickHouse server, such as http://localhost:8123' },
+      { path: 'strata.yaml:6 store.database', message: 'expected a plain database name (letters, digits and _, not starting with a digit)' },
+    ]);
+  });
+
+  it('requires a URL on a single node, and one of the shards in a cluster', () => {
+    const missing = caught(() => createConfig({ workspaceDir: tmp, document: { store: { engine: 'clickhouse' } } }));
+    expect(missing.details).toEqual([{ path: 'strata.yaml store.url', message: 'required: the HTTP URL of the ClickHouse server, such as http://localhost:8123' }]);
+    const outside = caught(() =>
+      createConfig({ workspaceDir: tmp, document: { store: { engine: 'clickhouse', url: 'http://ch9:8123', cluster: { name: 'prod', shards: ['http://ch1:8123'] } } } }),
+    );
+    expect(outside.details).toEqual([
+      { path: 'strata.yaml store.url', message: 'in cluster mode, expected one of store.cluster.shards (the node holding the metadata tables; default: the first shard)' },
+    ]);
+    const noShards = caught(() => createConfig({ workspaceDir: tmp, document: { store: { engine: 'clickhouse', cluster: { name: 'prod', shards: [] } } } }));
+    expect(noShards.details.map((d) => d.path)).toEqual(['strata.yaml store.cluster.shards', 'strata.yaml store.url']);
+  });
+
+  it('describes where the store is', () => {
+    const config = createConfig({ workspaceDir: tmp, document: { store: { engine: 'clickhouse', cluster: { name: 'prod', shards: ['http://ch1:8123', 'http://ch2:8123'] } } } });
+    expect(storeLocation(config.store)).toBe('http://ch1:8123 database strata (cluster prod, 2 shards)');
   });
 });

@@ -11,6 +11,11 @@ import type { SqlDialect } from '../segments/compile/dialect.js';
 
 export type Row = Record<string, unknown>;
 
+/** Where a per-user query runs: `parts` parts of the data (shards), each answering for its own users only. */
+export interface ByUserTarget {
+  readonly parts: number;
+}
+
 export interface EventStore {
   /** `duckdb`, later `clickhouse`. For display only: differences are capability flags on the dialect. */
   readonly engine: string;
@@ -31,9 +36,16 @@ export interface EventStore {
    * sharded store runs it on every shard against the shard's own tables and concatenates
    * the rows, so per-user work stays where the user's data is.
    */
-  queryByUser(build: (dialect: SqlDialect) => string): Promise<Row[]>;
+  queryByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<Row[]>;
   /** The same for a per-user statement (`INSERT INTO snapshot_members SELECT ...`). */
-  executeByUser(build: (dialect: SqlDialect) => string): Promise<void>;
+  executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void>;
+  /**
+   * Delete the rows of one of the store's tables where `where` (SQL over its columns)
+   * holds, returning once they are gone (ClickHouse: a mutation, waited for).
+   */
+  deleteWhere(table: string, where: string): Promise<void>;
+  /** `count` new snapshot ids, ascending, each larger than every snapshot id stored so far. */
+  nextSnapshotIds(count: number): Promise<number[]>;
   /** Run `fn` in one transaction: everything or nothing. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
 

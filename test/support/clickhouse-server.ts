@@ -21,6 +21,11 @@ export interface LocalClickHouse {
   readonly urls: readonly string[];
   /** The cluster name in `remote_servers` (cluster mode only). */
   readonly cluster: string | null;
+  /**
+   * Rewrite every node's `remote_servers` to list the first `count` nodes as the shards of
+   * the cluster (adding or removing a shard), and wait until every node has reloaded it.
+   */
+  listShards(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -133,8 +138,29 @@ async function waitReady(url: string, child: ChildProcess, dir: string, timeoutM
   throw new Error(`ClickHouse at ${url} did not start (exit ${child.exitCode ?? 'none'}):\n${log}`);
 }
 
-/** Start `shards` servers (1: a single node, no cluster). Stop them with `stop()`. */
-export async function startClickHouse(options: { readonly shards?: number } = {}): Promise<LocalClickHouse> {
+/**
+ * Start `shards` servers (1: a single node, no cluster). Stop them with `stop()`. A port
+ * taken between choosing it and the server binding it (other test files start servers
+ * too) costs a retry with fresh ports.
+ */
+export async function startClickHouse(options: StartOptions = {}): Promise<LocalClickHouse> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (attempt >= 4 || !/Address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+export interface StartOptions {
+  /** Servers to start (1: a single node, no cluster). */
+  readonly shards?: number;
+  /** How many of them the cluster lists at first (default: all); `listShards` changes it. */
+  readonly listed?: number;
+}
+
+async function startOnce(options: StartOptions): Promise<LocalClickHouse> {
   const binary = findClickHouseBinary();
   if (binary === null) throw new Error(MISSING);
   const n = options.shards ?? 1;
@@ -162,7 +188,7 @@ export async function startClickHouse(options: { readonly shards?: number } = {}
       const dir = path.join(root, `node${i}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'users.xml'), USERS);
-      writeFileSync(path.join(dir, 'config.xml'), nodeConfig(dir, ports[i]!, n > 1 ? ports : null));
+      writeFileSync(path.join(dir, 'config.xml'), nodeConfig(dir, ports[i]!, n > 1 ? ports.slice(0, options.listed ?? n) : null));
       const child = spawn(binary.command, [...binary.args, `--config-file=${path.join(dir, 'config.xml')}`], {
         cwd: dir,
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -172,7 +198,22 @@ export async function startClickHouse(options: { readonly shards?: number } = {}
     }
     const urls = ports.map((p) => `http://127.0.0.1:${p.http}`);
     await Promise.all(urls.map((u, i) => waitReady(u, children[i]!, path.join(root, `node${i}`))));
-    return { urls, cluster: n > 1 ? CLUSTER_NAME : null, stop };
+    const listShards = async (count: number) => {
+      for (let i = 0; i < n; i++) {
+        const dir = path.join(root, `node${i}`);
+        writeFileSync(path.join(dir, 'config.xml'), nodeConfig(dir, ports[i]!, ports.slice(0, count)));
+      }
+      // The servers reload changed configuration files by themselves, every few seconds.
+      const query = encodeURIComponent(`SELECT count() FROM system.clusters WHERE cluster = '${CLUSTER_NAME}'`);
+      const until = Date.now() + 30_000;
+      for (const url of urls) {
+        while ((await (await fetch(`${url}/?query=${query}`)).text()).trim() !== String(count)) {
+          if (Date.now() > until) throw new Error(`${url} did not reload remote_servers with ${count} shards`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    return { urls, cluster: n > 1 ? CLUSTER_NAME : null, listShards, stop };
   } catch (e) {
     await stop();
     throw e;

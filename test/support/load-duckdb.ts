@@ -3,7 +3,10 @@
  * tests, bypassing ingest so that what the SQL sees is exactly what the in-memory evaluator
  * sees: events with typed property columns and ms-precision ts, the users population index
  * (first_event_at = the earliest event, has_profile), and profiles with typed trait columns.
+ * Any store: every literal comes from its dialect (DuckDB, ClickHouse single node or
+ * cluster, where rows go through the Distributed tables to their shards).
  */
+import type { ClickHouseStore } from '../../src/store/clickhouse/clickhouse-store.js';
 import { propertyColumn, TABLES, traitColumn } from '../../src/store/schema.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import type { MemoryDataset, MemoryValue } from '../../src/segments/evaluate/index.js';
@@ -40,33 +43,46 @@ export function seedDataset(data: SeedData): MemoryDataset {
 const own = (record: Readonly<Record<string, MemoryValue>>, name: string): MemoryValue | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
 
 /** Only what loading needs, so any store (or one mid-way through growing its interface) will do. */
-type WritableStore = Pick<EventStore, 'dialect' | 'execute'>;
+type WritableStore = Pick<EventStore, 'dialect' | 'execute' | 'engine'> & Partial<Pick<ClickHouseStore, 'clustered' | 'runStatements'>>;
 
-/** Empty the user-data tables so a store can be reused between datasets. */
-export async function clearDuckDb(store: WritableStore): Promise<void> {
-  for (const table of [TABLES.events, TABLES.users, TABLES.profiles]) await store.execute(`DELETE FROM ${table}`);
+const USER_DATA_TABLES = [TABLES.events, TABLES.users, TABLES.profiles] as const;
+
+/**
+ * Empty the user-data tables so a store can be reused between datasets. ClickHouse
+ * truncates (a DELETE there is an asynchronous mutation); a cluster truncates each
+ * shard's local tables, since a Distributed table holds no rows of its own.
+ */
+export async function clearStore(store: WritableStore): Promise<void> {
+  if (store.engine === 'clickhouse') {
+    const { runStatements } = store;
+    if (store.clustered && runStatements) await Promise.all(USER_DATA_TABLES.map((t) => runStatements.call(store, [{ on: 'shards', sql: `TRUNCATE TABLE ${t}_local` }])));
+    else await Promise.all(USER_DATA_TABLES.map((t) => store.execute(`TRUNCATE TABLE ${t}`)));
+    return;
+  }
+  for (const table of USER_DATA_TABLES) await store.execute(`DELETE FROM ${table}`);
 }
 
-export async function loadIntoDuckDb(store: WritableStore, plan: TrackingPlan, data: MemoryDataset): Promise<void> {
+export async function loadIntoStore(store: WritableStore, plan: TrackingPlan, data: MemoryDataset): Promise<void> {
   const d = store.dialect;
   const literal = (value: MemoryValue | undefined, type: FieldType): string => {
     if (value === undefined) return 'NULL';
     if (type === 'timestamp') return d.timestampLiteral(value as number);
-    if (type === 'boolean') return value ? 'TRUE' : 'FALSE';
-    if (type === 'number') return `CAST(${d.numberLiteral(value as number)} AS DOUBLE)`;
+    if (type === 'boolean') return d.booleanLiteral(value as boolean);
+    if (type === 'number') return d.numberLiteral(value as number);
     return d.stringLiteral(value as string);
   };
-  const insert = async (table: string, columns: string[], rows: string[][]) => {
+  const statements: string[] = [];
+  const insert = (table: string, columns: string[], rows: string[][]) => {
     const head = `INSERT INTO ${table} (${columns.map((c) => d.quoteIdentifier(c)).join(', ')}) VALUES `;
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
       const chunk = rows.slice(i, i + ROWS_PER_INSERT).map((r) => `(${r.join(', ')})`);
-      await store.execute(head + chunk.join(', '));
+      statements.push(head + chunk.join(', '));
     }
   };
   const now = d.timestampLiteral(0);
 
   const props = [...propertyTypes(plan)];
-  await insert(
+  insert(
     TABLES.events,
     ['event_id', 'user_id', 'event', 'ts', 'ingested_at', ...props.map(([name]) => propertyColumn(name))],
     data.events.map((e, i) => [
@@ -85,19 +101,26 @@ export async function loadIntoDuckDb(store: WritableStore, plan: TrackingPlan, d
     if (prior === undefined || e.ts < prior) firstEvent.set(e.userId, e.ts);
   }
   const userIds = new Set([...firstEvent.keys(), ...data.profiles.keys()]);
-  await insert(
+  insert(
     TABLES.users,
     ['user_id', 'first_event_at', 'has_profile'],
     [...userIds].map((u) => {
       const first = firstEvent.get(u);
-      return [d.stringLiteral(u), first === undefined ? 'NULL' : d.timestampLiteral(first), data.profiles.has(u) ? 'TRUE' : 'FALSE'];
+      return [d.stringLiteral(u), first === undefined ? 'NULL' : d.timestampLiteral(first), d.booleanLiteral(data.profiles.has(u))];
     }),
   );
 
   const traits = Object.entries(plan.traits).map(([name, spec]) => [name, spec.type] as const);
-  await insert(
+  insert(
     TABLES.profiles,
     ['user_id', 'updated_at', ...traits.map(([name]) => traitColumn(name))],
     [...data.profiles].map(([u, values]) => [d.stringLiteral(u), now, ...traits.map(([name, type]) => literal(own(values, name), type))]),
   );
+  // ClickHouse takes the inserts side by side (each is a round trip); DuckDB's one connection in turn.
+  if (store.engine === 'clickhouse') await Promise.all(statements.map((sql) => store.execute(sql)));
+  else for (const sql of statements) await store.execute(sql);
 }
+
+/** The names the DuckDB-only tests import. */
+export const clearDuckDb = clearStore;
+export const loadIntoDuckDb = loadIntoStore;

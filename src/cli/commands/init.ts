@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initWorkspace } from '../../config/index.js';
+import { initWorkspace, storeLocation } from '../../config/index.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatFields } from '../table.js';
 
@@ -26,7 +26,7 @@ export function registerInit(program: Command, io: CliIo): void {
             ['config', r.config],
             ['data', r.dataDir],
             ['segments', r.segmentsDir],
-            ['store', `${r.store.engine} ${r.store.path}`],
+            ['store', `${r.store.engine} ${storeLocation(r.store)}`],
           ]) +
           `\n\nNext: strata plan infer events.csv --write, then strata ingest events events.csv`,
       );

@@ -11,24 +11,30 @@
  *          distinct counts never share a GROUP BY with other aggregates (see passGroups);
  * - `eva`  the same for anchored windows: the events joined to their users' anchors;
  * - `ss<i>` / `sm<i>`  the events that start or end a session, for one session gap (one
- *          window of lag and lead), then the session measures over them: counts, totals
- *          and averages from the edge rows alone, the longest session by pairing edges;
+ *          window of lag and lead, or per-user sorted arrays without window functions),
+ *          then the session measures over them: counts, totals and averages from the edge
+ *          rows alone, the longest session by pairing edges;
  * - `sq<i>` / `sqr<f>` / `sqm`  sequences and funnels: for each prefix of steps, the chains
- *          reaching it (one per start, each next step at the earliest later instant, shared
- *          by every chain that begins with the same steps), the rows of each later step, and
- *          the furthest step each chain reaches per user;
+ *          reaching it (one per start, each next step at the earliest later instant by an
+ *          ASOF join, shared by every chain that begins with the same steps), the rows of
+ *          each later step, and the furthest step each chain reaches per user;
+ * - `sqa<i>` the same without ASOF joins: one chain in one pass, from per-user sorted
+ *          arrays of each step's times (renderArrayChain);
  * - `rg<i>` per-period counts for `regularly` with `times` above 1;
  * - `p`    the profiles table, for traits and timestamp-trait anchors;
  * - `u`    the users population index, for the population and for first-seen of any event.
  *
  * Rendering pushes down to the WHERE clause whatever all measures of a GROUP BY share
- * (event names, time bounds, predicates) so the engine can skip row groups.
+ * (event names, time bounds, predicates) so the engine can skip row groups. Where the
+ * engine lacks a query shape (dialect.ts capabilities), the same relation is rendered
+ * another way here; every table is named through `dialect.table`, so a shard's dialect
+ * reads its local tables.
  */
 import { StrataError } from '../../errors/errors.js';
 import { TABLES, propertyColumn, traitColumn } from '../../store/schema.js';
 import type { EventFilter, Window } from '../ir/nodes.js';
 import { comparisonSql, type SqlContext } from './comparison-sql.js';
-import type { AggregateFunction } from './dialect.js';
+import type { AggregateFunction, ArrayFunctions, UserJoinKind } from './dialect.js';
 import { indentLines, selectLines, subqueryLines, whereLines, wrapLines, type Lines } from './sql-lines.js';
 
 /** A column that the final select can read, and the relation it comes from. */
@@ -92,12 +98,16 @@ const SESSIONS_ALIAS = 's';
 class AggregatePass {
   private readonly byKey = new Map<string, PassMeasure>();
 
-  /** `ts` and `event` are the row's time and event name columns (`event` null: rows are not events). */
+  /**
+   * `ts` and `event` are the row's time and event name columns (`event` null: rows are not
+   * events); `ref` says how a query joining the pass reads one of its columns.
+   */
   constructor(
     readonly name: string,
     readonly alias: string,
     readonly ts: string,
     readonly event: string | null,
+    private readonly ref: (relation: string, column: string) => string,
   ) {}
 
   add(fn: AggregateFunction, arg: string | null, rows: RowConditions, anchors: readonly ColumnRef[]): ColumnRef {
@@ -107,7 +117,7 @@ class AggregatePass {
       m = { column: `m${this.byKey.size}`, fn, arg, rows, anchors };
       this.byKey.set(key, m);
     }
-    return { relation: this.name, sql: `${this.name}.${m.column}` };
+    return { relation: this.name, sql: this.ref(this.name, m.column) };
   }
 
   get measures(): readonly PassMeasure[] {
@@ -164,6 +174,19 @@ interface SessionRelation {
 
 export type SessionStat = 'count' | 'total' | 'avg' | 'max';
 
+/**
+ * A sequence or funnel followed in per-user arrays (engines without ASOF joins): relation
+ * `sqa<i>` holds per user the furthest step any start reaches (`reached`) and the number
+ * of starts that reach every step (`starts`).
+ */
+interface ArrayChain {
+  readonly name: string;
+  readonly steps: readonly ChainStep[];
+  /** The last step must be strictly before start + span; null: no bound. */
+  readonly spanMs: number | null;
+  readonly window: ResolvedWindow;
+}
+
 interface RegularRelation {
   readonly name: string;
   readonly periodMs: number;
@@ -198,17 +221,122 @@ export interface RelationExplanation {
   readonly measures: readonly { readonly column: string; readonly expression: string }[];
 }
 
+/** A relation joined on user_id to the FROM source of a query. */
+interface JoinPart {
+  readonly kind: UserJoinKind;
+  readonly source: Lines;
+  readonly alias: string;
+  /** The relation's columns besides user_id, when a nesting must name them (see fromLines). */
+  readonly columns?: readonly string[];
+}
+
 export class BatchPlan {
-  private readonly events = new AggregatePass(RELATIONS.events, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`);
-  private readonly anchored = new AggregatePass(RELATIONS.anchored, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`);
+  private readonly events: AggregatePass;
+  private readonly anchored: AggregatePass;
   private readonly sessions = new Map<number, SessionRelation>();
   private readonly regular = new Map<string, RegularRelation>();
   private readonly chainSteps = new Map<string, ChainStep>();
   private readonly chainPrefixes = new Map<string, ChainPrefix>();
   private readonly chains = new Map<string, { readonly column: string; readonly prefixes: readonly ChainPrefix[] }>();
   private readonly completions = new Set<ChainPrefix>();
+  /** Chains followed in per-user arrays (no ASOF join), by steps, span and window. */
+  private readonly arrayChains = new Map<string, ArrayChain>();
+  /** The profile columns conditions read (quoted), for a nesting that names its columns. */
+  private readonly traitColumns = new Set<string>();
 
-  constructor(readonly ctx: SqlContext) {}
+  constructor(readonly ctx: SqlContext) {
+    const ref = (relation: string, column: string) => this.ref(relation, column);
+    this.events = new AggregatePass(RELATIONS.events, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`, ref);
+    this.anchored = new AggregatePass(RELATIONS.anchored, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`, ref);
+  }
+
+  /** One JOIN per SELECT: joins nest, so relation columns carry names unique in the query and are read unqualified. */
+  private get nested(): boolean {
+    return !this.ctx.dialect.capabilities.multipleJoins;
+  }
+
+  /** The name a relation gives one of its computed columns: `m0` in `ev`, or `ev_m0` where joins nest. */
+  private outName(relation: string, column: string): string {
+    return this.nested ? `${relation}_${column}` : column;
+  }
+
+  /** How a query that joins a relation reads one of its computed columns. */
+  private ref(relation: string, column: string): string {
+    return this.nested ? this.outName(relation, column) : `${relation}.${column}`;
+  }
+
+  /**
+   * How a query reads a column of a store table joined as `relation` (`p`, `u`): qualified,
+   * or by its own name where joins nest (no other relation has a column of that name).
+   */
+  private tableColumn(relation: string, column: string): string {
+    return this.nested ? column : `${relation}.${column}`;
+  }
+
+  /** The user id of a relation in a query joining it (the FROM relation's, where joins nest). */
+  userId(relation: string): string {
+    return this.tableColumn(relation, 'user_id');
+  }
+
+  private get arrays(): ArrayFunctions {
+    const a = this.ctx.dialect.arrays;
+    if (a === undefined) throw new StrataError('INTERNAL', `dialect ${this.ctx.dialect.name} lacks window functions or ASOF joins but has no array functions`);
+    return a;
+  }
+
+  /**
+   * `FROM base` and its joins on user_id. Where a SELECT takes one join only, the query so
+   * far nests under the base's alias before each further join (`e.ts` still reads the
+   * events; relation columns are unique names, see `ref`). A nesting selects `*`, or, when
+   * the base and every join name their columns, user_id and those: ClickHouse 18.16 gives
+   * the unmatched rows of a nested FULL JOIN under `*` one more column than the matched
+   * ones (the right side's key) and fails.
+   */
+  private fromLines(base: Lines, baseAlias: string, joins: readonly JoinPart[], baseColumns?: readonly string[]): string[] {
+    const d = this.ctx.dialect;
+    let lines = wrapLines('FROM ', base);
+    let columns = baseColumns;
+    joins.forEach((j, i) => {
+      if (i > 0 && this.nested) lines = wrapLines('FROM ', subqueryLines([`SELECT ${columns === undefined ? '*' : ['user_id', ...columns].join(', ')}`, ...lines], baseAlias));
+      columns = columns === undefined || j.columns === undefined ? undefined : [...columns, ...j.columns];
+      const { keyword, condition } = d.userJoin(j.kind, baseAlias, j.alias);
+      lines = [...lines, ...wrapLines(`${keyword} `, j.source, ` ${condition}`)];
+    });
+    return lines;
+  }
+
+  /**
+   * The columns besides user_id that a relation of the final select gives, as the query
+   * reads them. Nestings name them rather than `*`: users and profiles share column names
+   * (version), and releases differ in how `*` over a join treats a name on both sides.
+   */
+  private relationColumns(relation: string): string[] {
+    const out = (rel: string, columns: readonly string[]) => columns.map((c) => this.outName(rel, c));
+    if (relation === RELATIONS.users) return ['first_event_at', 'has_profile'];
+    if (relation === RELATIONS.profiles) return [...this.traitColumns];
+    if (relation === RELATIONS.chains) return out(relation, [...this.chains.values()].map((c) => c.column));
+    if (relation.startsWith('sqd') || relation.startsWith('sqa')) return out(relation, relation.startsWith('sqd') ? ['starts'] : ['reached', 'starts']);
+    if (relation.startsWith('rg')) return out(relation, [...[...this.regular.values()].find((r) => r.name === relation)!.thresholds.values()]);
+    const pass = [this.events, this.anchored, ...[...this.sessions.values()].map((x) => x.pass)].find((x) => x.name === relation);
+    if (pass === undefined) throw new StrataError('INTERNAL', `no columns known for relation ${relation}`);
+    return out(relation, pass.measures.map((m) => m.column));
+  }
+
+  /** The LEFT JOINs of a pass to the relations holding its anchors. */
+  private anchorJoins(anchors: readonly ColumnRef[], from: RelationSource): JoinPart[] {
+    return sortedUnique(anchors.map((a) => this.anchorRelation(a))).map((rel) => ({ kind: 'left', source: from(rel), alias: rel }));
+  }
+
+  /**
+   * The relation to join for an anchor. Where relations are inlined and read unqualified,
+   * an anchor in a pass of several GROUP BYs reads only the one computing it, rather than
+   * computing the whole pass once more.
+   */
+  private anchorRelation(anchor: ColumnRef): string {
+    if (this.ctx.dialect.capabilities.commonTableExpressions || !this.nested || anchor.relation !== RELATIONS.events) return anchor.relation;
+    const group = this.passGroups(this.events).find((g) => g.measures.some((m) => this.ref(RELATIONS.events, m.column) === anchor.sql));
+    return group?.name ?? anchor.relation;
+  }
 
   private q(name: string): string {
     return this.ctx.dialect.quoteIdentifier(name);
@@ -220,7 +348,9 @@ export class BatchPlan {
 
   /** The current value of a trait (missing: NULL). */
   trait(name: string): ColumnRef {
-    return { relation: RELATIONS.profiles, sql: `${RELATIONS.profiles}.${this.q(traitColumn(name))}` };
+    const column = this.q(traitColumn(name));
+    this.traitColumns.add(column);
+    return { relation: RELATIONS.profiles, sql: this.tableColumn(RELATIONS.profiles, column) };
   }
 
   /**
@@ -229,8 +359,8 @@ export class BatchPlan {
    * asOf whenever it is before asOf. NULL when the user has no event before asOf.
    */
   firstEventBeforeAsOf(): ColumnRef {
-    const u = RELATIONS.users;
-    return { relation: u, sql: `CASE WHEN ${u}.first_event_at < ${this.lit(this.ctx.asOfMs)} THEN ${u}.first_event_at END` };
+    const first = this.tableColumn(RELATIONS.users, 'first_event_at');
+    return { relation: RELATIONS.users, sql: `CASE WHEN ${first} < ${this.lit(this.ctx.asOfMs)} THEN ${first} END` };
   }
 
   /** A property of the event row in an events pass. */
@@ -283,7 +413,7 @@ export class BatchPlan {
       column = `m${r.thresholds.size}`;
       r.thresholds.set(times, column);
     }
-    return { relation: r.name, sql: `${r.name}.${column}` };
+    return { relation: r.name, sql: this.ref(r.name, column) };
   }
 
   /**
@@ -300,7 +430,8 @@ export class BatchPlan {
     let rel = this.sessions.get(gapMs);
     if (!rel) {
       const i = this.sessions.size;
-      rel = { list: `ss${i}`, gapMs, pass: new AggregatePass(`sm${i}`, SESSIONS_ALIAS, `${SESSIONS_ALIAS}.ts`, null), ends: false, pairs: false };
+      const pass = new AggregatePass(`sm${i}`, SESSIONS_ALIAS, `${SESSIONS_ALIAS}.ts`, null, (relation, column) => this.ref(relation, column));
+      rel = { list: `ss${i}`, gapMs, pass, ends: false, pairs: false };
       this.sessions.set(gapMs, rel);
     }
     const pass = rel.pass;
@@ -351,13 +482,14 @@ export class BatchPlan {
    * NULL when the user has no event matching any step; reading it as 0 is then right.
    */
   chainReached(steps: readonly EventFilter[], spanMs: number | null, window: Window): MeasureRef {
+    if (!this.ctx.dialect.capabilities.asofJoin) return this.arrayChainMeasure(steps, spanMs, window, 'reached');
     const { prefixes, key, anchor } = this.chainPrefixesOf(steps, spanMs, window);
     let chain = this.chains.get(key);
     if (!chain) {
       chain = { column: `k${this.chains.size}`, prefixes };
       this.chains.set(key, chain);
     }
-    return { value: { relation: RELATIONS.chains, sql: `${RELATIONS.chains}.${chain.column}` }, anchor };
+    return { value: { relation: RELATIONS.chains, sql: this.ref(RELATIONS.chains, chain.column) }, anchor };
   }
 
   /**
@@ -365,11 +497,27 @@ export class BatchPlan {
    * only its last prefix, not the furthest step of every start.
    */
   chainCompleted(steps: readonly EventFilter[], spanMs: number | null, window: Window): MeasureRef {
+    if (!this.ctx.dialect.capabilities.asofJoin) return this.arrayChainMeasure(steps, spanMs, window, 'starts');
     const { prefixes, anchor } = this.chainPrefixesOf(steps, spanMs, window);
     const last = prefixes[prefixes.length - 1]!;
     this.completions.add(last);
     const name = `sqd${last.index}`;
-    return { value: { relation: name, sql: `${name}.starts` }, anchor };
+    return { value: { relation: name, sql: this.ref(name, 'starts') }, anchor };
+  }
+
+  /** A chain followed in per-user arrays: its furthest step reached, or its completed starts. */
+  private arrayChainMeasure(steps: readonly EventFilter[], spanMs: number | null, window: Window, column: 'reached' | 'starts'): MeasureRef {
+    if (steps.length === 0) throw new StrataError('INTERNAL', 'a sequence or funnel needs at least one step');
+    const w = this.resolveWindow(window);
+    const chainSteps = steps.map((f) => this.chainStep(f));
+    const span = spanMs === null || spanMs >= LONGEST_MS ? null : spanMs;
+    const key = JSON.stringify([chainSteps.map((st) => st.index), w.kind === 'bounds' ? [w.lowerMs, w.upperMs] : [w.anchor.sql, w.durationMs], span]);
+    let chain = this.arrayChains.get(key);
+    if (!chain) {
+      chain = { name: `sqa${this.arrayChains.size}`, steps: chainSteps, spanMs: span, window: w };
+      this.arrayChains.set(key, chain);
+    }
+    return { value: { relation: chain.name, sql: this.ref(chain.name, column) }, anchor: w.kind === 'anchored' ? w.anchor : null };
   }
 
   private chainPrefixesOf(steps: readonly EventFilter[], spanMs: number | null, window: Window): { prefixes: ChainPrefix[]; key: string; anchor: ColumnRef | null } {
@@ -469,6 +617,16 @@ export class BatchPlan {
     for (const last of this.completions) {
       out.push({ name: `sqd${last.index}`, where: [], measures: [{ column: 'starts', expression: `${this.ctx.dialect.aggregate('count', null, null)} over sq${last.index}` }] });
     }
+    for (const c of this.arrayChains.values()) {
+      out.push({
+        name: c.name,
+        where: [],
+        measures: [
+          { column: 'reached', expression: `furthest of ${c.steps.length} steps per start, in per-user arrays` },
+          { column: 'starts', expression: `starts reaching all ${c.steps.length} steps` },
+        ],
+      });
+    }
     if (this.chains.size > 0) {
       out.push({ name: RELATIONS.chains, where: [], measures: [...this.chains.values()].map((c) => ({ column: c.column, expression: this.chainReachedSql(c) })) });
     }
@@ -489,8 +647,8 @@ export class BatchPlan {
     const ctes: Lines[] = [];
     const useCtes = d.capabilities.commonTableExpressions;
     const from: RelationSource = (name, alias = name) => {
-      if (name === RELATIONS.profiles) return [`${TABLES.profiles} ${alias}`];
-      if (name === RELATIONS.users) return [`${TABLES.users} ${alias}`];
+      if (name === RELATIONS.profiles) return [`${d.table(TABLES.profiles)} ${alias}`];
+      if (name === RELATIONS.users) return [`${d.table(TABLES.users)} ${alias}`];
       const body = bodies.get(name);
       if (body === undefined) throw new StrataError('INTERNAL', `relation ${name} is used before it is defined`);
       if (!useCtes) return subqueryLines(body, alias);
@@ -501,7 +659,7 @@ export class BatchPlan {
       if (useCtes) ctes.push([`${name} AS (`, ...indentLines(body), ')']);
     };
 
-    const eventsFrom = [`${TABLES.events} ${EVENTS_ALIAS}`];
+    const eventsFrom = [`${d.table(TABLES.events)} ${EVENTS_ALIAS}`];
     const eventsWhere = [`${EVENTS_ALIAS}.ts < ${this.lit(this.ctx.asOfMs)}`];
     if (!this.events.empty) this.renderAggregatePass(this.events, eventsFrom, eventsWhere, define, from);
     if (!this.anchored.empty) this.renderAggregatePass(this.anchored, eventsFrom, eventsWhere, define, from);
@@ -510,20 +668,20 @@ export class BatchPlan {
       this.renderAggregatePass(s.pass, from(s.list, SESSIONS_ALIAS), [], define, from);
     }
     if (this.chainPrefixes.size > 0) this.renderChains(define, from);
+    for (const c of this.arrayChains.values()) define(c.name, this.renderArrayChain(c, from));
     for (const r of this.regular.values()) define(r.name, this.renderRegular(r));
 
     const base = final.base;
     const where: string[] = [];
-    if (base === RELATIONS.users) where.push(`(${RELATIONS.users}.has_profile OR ${RELATIONS.users}.first_event_at < ${this.lit(this.ctx.asOfMs)})`);
+    if (base === RELATIONS.users) {
+      const u = (column: string) => this.tableColumn(RELATIONS.users, column);
+      where.push(`(${u('has_profile')} OR ${u('first_event_at')} < ${this.lit(this.ctx.asOfMs)})`);
+    }
     if (final.where !== null) where.push(final.where);
-    const select = [
-      ...selectLines(final.columns),
-      ...wrapLines('FROM ', from(base)),
-      ...orderRelations(final.relations)
-        .filter((rel) => rel !== base)
-        .flatMap((rel) => wrapLines('LEFT JOIN ', from(rel), ` ON ${rel}.user_id = ${base}.user_id`)),
-      ...whereLines(where),
-    ];
+    const joins = orderRelations(final.relations)
+      .filter((rel) => rel !== base)
+      .map((rel): JoinPart => ({ kind: 'left', source: from(rel), alias: rel, columns: this.relationColumns(rel) }));
+    const select = [...selectLines(final.columns), ...this.fromLines(from(base), base, joins, this.relationColumns(base)), ...whereLines(where)];
     const withClause = ctes.length === 0 ? [] : ['WITH', ...ctes.flatMap((c, i) => (i < ctes.length - 1 ? wrapLines('', c, ',') : c))];
     return [...withClause, ...select].join('\n');
   }
@@ -598,19 +756,18 @@ export class BatchPlan {
         where.push(anchors.length === 1 ? `${anchors[0]!.sql} IS NOT NULL` : `(${anchors.map((a) => `${a.sql} IS NOT NULL`).join(' OR ')})`);
       }
       define(group.name, [
-        ...selectLines([`${pass.alias}.user_id`, ...parts.select.map((s) => `${s.expression} AS ${s.column}`)]),
-        ...wrapLines('FROM ', source),
-        ...anchorJoins(anchors, pass.alias, from),
+        ...selectLines([`${pass.alias}.user_id`, ...parts.select.map((s) => `${s.expression} AS ${this.outName(pass.name, s.column)}`)]),
+        ...this.fromLines(source, pass.alias, this.anchorJoins(anchors, from)),
         ...whereLines(where),
         `GROUP BY ${pass.alias}.user_id`,
       ]);
     }
     if (groups.length > 1) {
-      define(pass.name, [
-        'SELECT *',
-        ...wrapLines('FROM ', from(groups[0]!.name)),
-        ...groups.slice(1).flatMap((g) => wrapLines('FULL JOIN ', from(g.name), ' USING (user_id)')),
-      ]);
+      const columnsOf = (g: (typeof groups)[number]) => g.measures.map((m) => this.outName(pass.name, m.column));
+      const rest = groups.slice(1).map((g): JoinPart => ({ kind: 'full', source: from(g.name), alias: g.name, columns: columnsOf(g) }));
+      // Where joins nest, name the columns (see fromLines); DuckDB's USING keeps one user_id under `*`.
+      const select = this.nested ? ['user_id', ...groups.flatMap(columnsOf)].join(', ') : '*';
+      define(pass.name, [`SELECT ${select}`, ...this.fromLines(from(groups[0]!.name), groups[0]!.name, rest, columnsOf(groups[0]!))]);
     }
   }
 
@@ -629,10 +786,11 @@ export class BatchPlan {
     const ms = s.pass.measures;
     const from = ms.every((m) => m.rows.lowerMs !== null) ? boundedBelow(Math.min(...ms.map((m) => m.rows.lowerMs as number)) - s.gapMs) : null;
     if (from !== null) where.push(`${EVENTS_ALIAS}.ts >= ${this.lit(from)}`);
+    if (!d.capabilities.windowFunctions) return this.renderSessionListFromArrays(s, where);
     const ends = s.ends || s.pairs;
     const events = [
       `SELECT ${EVENTS_ALIAS}.user_id, ${EVENTS_ALIAS}.ts, ${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS t`,
-      `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+      `FROM ${d.table(TABLES.events)} ${EVENTS_ALIAS}`,
       `WHERE ${where.join(' AND ')}`,
     ];
     const isStart = `(prev_t IS NULL OR t - prev_t >= ${gap})`;
@@ -651,6 +809,53 @@ export class BatchPlan {
     return [
       `SELECT user_id, ts, t, is_start, is_end, CASE WHEN is_end THEN t ELSE ${d.nextValue('t', 'user_id', ['t', 'is_end'])} END AS end_t`,
       ...wrapLines('FROM ', subqueryLines(edges, 'ev_e')),
+    ];
+  }
+
+  /**
+   * The same edge rows without window functions, from each user's event times as one
+   * sorted array: `gaps[i]` says whether events i and i + 1 are at least a gap apart, so
+   * event i starts a session when gaps[i - 1] does (the first always does) and ends one
+   * when gaps[i] does (the last always does). The sessions are numbered by the running
+   * count of starts, and the k-th end is the end of session k.
+   */
+  private renderSessionListFromArrays(s: SessionRelation, where: readonly string[]): Lines {
+    const d = this.ctx.dialect;
+    const a = this.arrays;
+    const one = d.booleanLiteral(true);
+    const perUser = [
+      `SELECT ${EVENTS_ALIAS}.user_id, ${a.sortedGroupArray(`${EVENTS_ALIAS}.ts`)} AS stamps`,
+      `FROM ${d.table(TABLES.events)} ${EVENTS_ALIAS}`,
+      `WHERE ${where.join(' AND ')}`,
+      `GROUP BY ${EVENTS_ALIAS}.user_id`,
+    ];
+    // Where timestamps are epoch ms already (ClickHouse), the times are the stamps themselves.
+    const times = d.epochMs('x') === 'x' ? 'stamps' : a.map(['x'], d.epochMs('x'), ['stamps']);
+    const gaps = a.dropFirst(a.map(['x'], `x >= ${d.numberLiteral(s.gapMs)}`, [a.differences(times)]));
+    const ends = s.ends || s.pairs;
+    const flags = [`${a.prepend(one, gaps)} AS starts`];
+    const unnested = [
+      { array: 'stamps', alias: 'ts' },
+      { array: 'starts', alias: 'is_start' },
+    ];
+    const columns = ['user_id', 'ts', `${d.epochMs('ts')} AS t`, 'is_start'];
+    if (ends) {
+      flags.push(`${a.append(gaps, one)} AS ends`);
+      unnested.push({ array: 'ends', alias: 'is_end' });
+      columns.push('is_end');
+    }
+    if (s.pairs) {
+      // Written out again rather than read by alias: the engine computes equal expressions once.
+      flags.push(`${a.cumulativeSum(a.prepend(one, gaps))} AS session_no`, `${a.filter(['x', 'last'], 'last', ['stamps', a.append(gaps, one)])} AS session_ends`);
+      unnested.push({ array: 'session_no', alias: 'k' });
+      columns.push(`${d.epochMs(a.element('session_ends', 'k'))} AS end_t`);
+    }
+    const perUserFlags = [`SELECT user_id, stamps, ${flags.join(', ')}`, ...wrapLines('FROM ', subqueryLines(perUser, 'per_user'))];
+    return [
+      `SELECT ${columns.join(', ')}`,
+      ...wrapLines('FROM ', subqueryLines(perUserFlags, 'per_user')),
+      a.unnest(unnested),
+      `WHERE ${ends ? 'is_start OR is_end' : 'is_start'}`,
     ];
   }
 
@@ -676,7 +881,7 @@ export class BatchPlan {
       const end = ends.every((x) => x !== null) ? Math.min(asOf, Math.max(...(ends as number[]))) : asOf;
       define(`sqr${step.index}`, [
         `SELECT ${EVENTS_ALIAS}.user_id, ${time}`,
-        `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+        `FROM ${d.table(TABLES.events)} ${EVENTS_ALIAS}`,
         ...whereLines([`${EVENTS_ALIAS}.ts < ${this.lit(end)}`, ...(from_ === null ? [] : [`${EVENTS_ALIAS}.ts >= ${this.lit(from_)}`]), ...(step.sql === d.booleanLiteral(true) ? [] : [step.sql])]),
       ]);
     }
@@ -692,8 +897,7 @@ export class BatchPlan {
         } else where.push(...this.anchoredBounds(`${EVENTS_ALIAS}.ts`, w.anchor.sql, w.durationMs));
         define(`sq${p.index}`, [
           `SELECT ${EVENTS_ALIAS}.user_id, ${d.epochMs(`${EVENTS_ALIAS}.ts`)} AS s, ${time}`,
-          `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
-          ...anchorJoins(w.kind === 'anchored' ? [w.anchor] : [], EVENTS_ALIAS, from),
+          ...this.fromLines([`${d.table(TABLES.events)} ${EVENTS_ALIAS}`], EVENTS_ALIAS, this.anchorJoins(w.kind === 'anchored' ? [w.anchor] : [], from)),
           ...whereLines(where),
         ]);
         continue;
@@ -708,17 +912,82 @@ export class BatchPlan {
     }
 
     for (const last of this.completions) {
-      define(`sqd${last.index}`, [`SELECT user_id, ${d.aggregate('count', null, null)} AS starts`, ...wrapLines('FROM ', from(`sq${last.index}`)), 'GROUP BY user_id']);
+      const name = `sqd${last.index}`;
+      define(name, [`SELECT user_id, ${d.aggregate('count', null, null)} AS ${this.outName(name, 'starts')}`, ...wrapLines('FROM ', from(`sq${last.index}`)), 'GROUP BY user_id']);
     }
     if (this.chains.size === 0) return;
     // A user's furthest step per chain; users with no start are absent and read as 0.
     const used = prefixes.filter((p) => [...this.chains.values()].some((c) => c.prefixes.includes(p)));
     const reached = used.flatMap((p, i) => [...(i > 0 ? ['UNION ALL'] : []), ...wrapLines(`SELECT user_id, ${p.index} AS prefix, ${p.length} AS level FROM `, from(`sq${p.index}`))]);
     define(RELATIONS.chains, [
-      ...selectLines(['user_id', ...[...this.chains.values()].map((c) => `${this.chainReachedSql(c)} AS ${c.column}`)]),
+      ...selectLines(['user_id', ...[...this.chains.values()].map((c) => `${this.chainReachedSql(c)} AS ${this.outName(RELATIONS.chains, c.column)}`)]),
       ...wrapLines('FROM ', subqueryLines(reached, 'reached')),
       'GROUP BY user_id',
     ]);
+  }
+
+  /**
+   * A chain without ASOF joins, in one pass over the events: per user, the sorted times of
+   * the starts (first step, in the window) and of every later step; then per start, each
+   * next step is the first element of its array after the step before (a search that
+   * reads the previous time as one more array, see ArrayFunctions), and the start reaches
+   * step j when steps 2..j are all found before start + span. Per user: the furthest step
+   * of any start, and the starts reaching every step. Users with no start are absent.
+   */
+  private renderArrayChain(c: ArrayChain, from: RelationSource): Lines {
+    const d = this.ctx.dialect;
+    const a = this.arrays;
+    const E = EVENTS_ALIAS;
+    const asOf = this.ctx.asOfMs;
+    const w = c.window;
+    const t = d.epochMs(`${E}.ts`);
+    const conjunction = (parts: readonly string[]) => (parts.length === 0 ? null : parts.join(' AND '));
+    const stepSql = (step: ChainStep) => (step.sql === d.booleanLiteral(true) ? [] : [step.sql]);
+
+    const first = [...stepSql(c.steps[0]!)];
+    // A window's lower bound holds for every row read (WHERE below): later steps come after a start.
+    if (w.kind === 'bounds') {
+      if (w.upperMs !== null) first.push(`${E}.ts < ${this.lit(w.upperMs)}`);
+    } else first.push(...this.anchoredBounds(`${E}.ts`, w.anchor.sql, w.durationMs));
+    // Nothing from the latest start plus the span on can be a later step; nothing before the earliest start.
+    const laterEnd = w.kind === 'bounds' && w.upperMs !== null && c.spanMs !== null ? w.upperMs + c.spanMs : null;
+    const later = (step: ChainStep) => conjunction([...stepSql(step), ...(laterEnd !== null && laterEnd < asOf ? [`${E}.ts < ${this.lit(laterEnd)}`] : [])]);
+    const where = [`${E}.ts < ${this.lit(asOf)}`];
+    if (w.kind === 'bounds' && w.lowerMs !== null) where.push(`${E}.ts >= ${this.lit(w.lowerMs)}`);
+    if (w.kind === 'anchored') where.push(`${w.anchor.sql} IS NOT NULL`);
+    const perUser = [
+      ...selectLines([
+        `${E}.user_id`,
+        `${a.sortedGroupArray(t, conjunction(first))} AS starts`,
+        ...c.steps.slice(1).map((step, i) => `${a.sortedGroupArray(t, later(step))} AS steps_${i + 2}`),
+      ]),
+      ...this.fromLines([`${d.table(TABLES.events)} ${E}`], E, this.anchorJoins(w.kind === 'anchored' ? [w.anchor] : [], from)),
+      ...whereLines(where),
+      `GROUP BY ${E}.user_id`,
+    ];
+
+    // reached[j]: the start reaches step j + 2 (each implies the one before).
+    const reached: string[] = [];
+    let previous = 's';
+    for (let j = 2; j <= c.steps.length; j++) {
+      const steps = `steps_${j}`;
+      const index = a.firstIndex(['x', 'after'], 'x > after', [steps, a.repeat(previous, steps)]);
+      const time = a.element(steps, index);
+      const span = c.spanMs === null ? [] : [`${time} < s + ${d.numberLiteral(c.spanMs)}`];
+      reached.push(`(${[...reached.slice(-1), `${index} > 0`, ...span].join(' AND ')})`);
+      previous = time;
+    }
+    const level = reached.length === 0 ? d.numberLiteral(1) : `CASE ${reached.map((r, i) => `WHEN ${r} THEN ${d.numberLiteral(i + 2)}`).reverse().join(' ')} ELSE ${d.numberLiteral(1)} END`;
+    const perStart = [`SELECT user_id, ${level} AS level`, ...wrapLines('FROM ', subqueryLines(perUser, 'per_user')), a.unnest([{ array: 'starts', alias: 's' }])];
+    return [
+      ...selectLines([
+        'user_id',
+        `${d.aggregate('max', 'level', null)} AS ${this.outName(c.name, 'reached')}`,
+        `${d.aggregate('count', null, `level = ${d.numberLiteral(c.steps.length)}`)} AS ${this.outName(c.name, 'starts')}`,
+      ]),
+      ...wrapLines('FROM ', subqueryLines(perStart, 'chain_starts')),
+      'GROUP BY user_id',
+    ];
   }
 
   private renderRegular(r: RegularRelation): Lines {
@@ -735,20 +1004,16 @@ export class BatchPlan {
     const least = Math.min(...r.thresholds.keys());
     const perPeriod = [
       `SELECT ${EVENTS_ALIAS}.user_id, ${k} AS period, ${d.aggregate('count', null, null)} AS n`,
-      `FROM ${TABLES.events} ${EVENTS_ALIAS}`,
+      `FROM ${d.table(TABLES.events)} ${EVENTS_ALIAS}`,
       ...whereLines(where),
       `GROUP BY ${EVENTS_ALIAS}.user_id, ${k}`,
       `HAVING ${d.aggregate('count', null, null)} >= ${d.numberLiteral(least)}`,
     ];
     const counts = [...r.thresholds].map(
-      ([times, column]) => `${d.aggregate('count', null, times === least ? null : `n >= ${d.numberLiteral(times)}`)} AS ${column}`,
+      ([times, column]) => `${d.aggregate('count', null, times === least ? null : `n >= ${d.numberLiteral(times)}`)} AS ${this.outName(r.name, column)}`,
     );
     return [...selectLines(['user_id', ...counts]), ...wrapLines('FROM ', subqueryLines(perPeriod, 'per_period')), 'GROUP BY user_id'];
   }
-}
-
-function anchorJoins(anchors: readonly ColumnRef[], alias: string, from: RelationSource): string[] {
-  return sortedUnique(anchors.map((a) => a.relation)).flatMap((rel) => wrapLines('LEFT JOIN ', from(rel), ` ON ${rel}.user_id = ${alias}.user_id`));
 }
 
 function uniqueAnchors(anchors: readonly ColumnRef[]): ColumnRef[] {

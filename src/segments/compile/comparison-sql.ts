@@ -53,7 +53,7 @@ export function comparisonSql(operand: string, cmp: Comparison, ctx: SqlContext)
       return cmp.values.length === 0 ? ctx.dialect.booleanLiteral(false) : `${operand} IN (${cmp.values.map(lit).join(', ')})`;
     case 'notIn':
       // Missing stays false under notIn, even against an empty list.
-      return cmp.values.length === 0 ? `${operand} IS NOT NULL` : `${operand} NOT IN (${cmp.values.map(lit).join(', ')})`;
+      return cmp.values.length === 0 ? `${operand} IS NOT NULL` : ctx.dialect.notIn(operand, cmp.values.map(lit));
     case 'between':
       return `${operand} BETWEEN ${lit(cmp.lo)} AND ${lit(cmp.hi)}`;
     case 'contains':

@@ -1,8 +1,8 @@
 /**
  * A batch shares work and changes no answer: on generated data, every segment's column
  * in the batch holds exactly the members its own member query returns (whose semantics
- * compile-duckdb.test.ts checks by hand), with and without CTEs; and equal measures are
- * computed once.
+ * compile-engines.test.ts checks by hand), with and without CTEs, and on ClickHouse (single
+ * node and cluster) the same members as on DuckDB; and equal measures are computed once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan } from '../../schema/tracking-plan.js';
@@ -34,6 +34,9 @@ import {
   within,
 } from './test-support/ir-builders.js';
 import { batchMembers, openSeededStore, userIds, type SeedData, type SeedEvent, type SeedValue } from './test-support/seed-store.js';
+import type { LocalClickHouse } from '../../../test/support/clickhouse-server.js';
+import { seedDataset } from '../../../test/support/load-duckdb.js';
+import { SegmentEngine, engineAvailable, startServerFor } from '../../../test/support/segment-engines.js';
 
 const T = Date.UTC(2024, 0, 31);
 const plan = parsePlan({
@@ -94,7 +97,7 @@ const conditions: Record<string, Condition> = {
 };
 const segments: SegmentIR[] = Object.entries(conditions).map(([key, c]) => segment(key, c));
 
-const noCtes: SqlDialect = { ...duckdbDialect, name: 'duckdb-without-ctes', capabilities: { commonTableExpressions: false } };
+const noCtes: SqlDialect = { ...duckdbDialect, name: 'duckdb-without-ctes', capabilities: { ...duckdbDialect.capabilities, commonTableExpressions: false } };
 
 describe('a batch of segments', () => {
   let store: DuckDbStore;
@@ -141,6 +144,37 @@ describe('a batch of segments', () => {
     expect(sql).toContain('FULL JOIN ev_1 USING (user_id)');
   });
 });
+
+/** The same generated data on ClickHouse: every segment, batched and alone, gives DuckDB's members. */
+for (const kind of ['clickhouse', 'clickhouse-cluster'] as const) {
+  describe.skipIf(!engineAvailable(kind))(`the batch on ${kind}`, () => {
+    let server: LocalClickHouse | null = null;
+    let engine: SegmentEngine;
+    let duckdb: DuckDbStore;
+    const data = generate(120, 7);
+
+    beforeAll(async () => {
+      server = await startServerFor(kind);
+      engine = await SegmentEngine.open(kind, plan, server, 'strata_batch');
+      await engine.load(plan, seedDataset(data));
+      duckdb = await openSeededStore(plan, data);
+    }, 60_000);
+    afterAll(async () => {
+      await engine?.close();
+      await server?.stop();
+      await duckdb?.close();
+    });
+
+    it('returns DuckDB members for every segment, in the batch and alone', async () => {
+      const batch = await engine.batch(segments, T);
+      for (const s of segments) {
+        const expected = await userIds(duckdb, compileSegmentMembers(s, { dialect: duckdbDialect, asOfMs: T }));
+        expect(batch.members.get(s.key), s.key).toEqual(expected);
+        expect(await engine.members(s, T), s.key).toEqual(expected);
+      }
+    });
+  });
+}
 
 describe('shared measures', () => {
   const options = { dialect: duckdbDialect, asOfMs: T };

@@ -53,7 +53,7 @@ export function explainSegmentBatch(segments: readonly SegmentIR[], options: Com
   const q = (name: string) => options.dialect.quoteIdentifier(name);
   const sql = plan.render({
     base: RELATIONS.users,
-    columns: [`${RELATIONS.users}.user_id AS user_id`, ...compiled.map((c, i) => `${c.sql} AS ${q(columns[i]!.column)}`)],
+    columns: [`${plan.userId(RELATIONS.users)} AS user_id`, ...compiled.map((c, i) => `${c.sql} AS ${q(columns[i]!.column)}`)],
     relations: new Set(compiled.flatMap((c) => [...c.relations])),
     where: null,
   });
@@ -70,7 +70,7 @@ export function compileSegmentMembers(segment: SegmentIR, options: CompileOption
   const plan = new BatchPlan(checkedContext(options));
   const c = compileCondition(segment.root, plan, 'filter');
   const base = orderRelations(c.requires)[0] ?? RELATIONS.users;
-  return plan.render({ base, columns: [`${base}.user_id`], relations: c.relations, where: c.sql });
+  return plan.render({ base, columns: [plan.userId(base)], relations: c.relations, where: c.sql });
 }
 
 function checkedContext(options: CompileOptions): CompileOptions {

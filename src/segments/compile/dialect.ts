@@ -4,8 +4,26 @@
  * `quoteIdentifier` or `stringLiteral`, which are the only escaping functions.
  *
  * The hooks are deliberately fine-grained (one expression each) so that an engine with
- * an older SQL surface (ClickHouse 18.16: `countIf` instead of FILTER, no CTE subqueries,
- * UInt8 instead of BOOLEAN) can plug in by overriding expressions, not query shapes.
+ * an older SQL surface (ClickHouse 18.16: `countIf` instead of FILTER, UInt8 instead of
+ * BOOLEAN) plugs in by overriding expressions. Where an engine lacks a whole query shape,
+ * a capability flag tells the one compiler (batch-plan.ts) to render the same relation
+ * another way, from the same measures:
+ *
+ * | capability off          | what the compiler renders instead                                   |
+ * |-------------------------|---------------------------------------------------------------------|
+ * | commonTableExpressions  | each relation inlined as a derived table where it is used           |
+ * | multipleJoins           | each JOIN after the first nests the query so far as a derived table; |
+ * |                         | relation columns get names unique in the whole query (`ev_m0`) and  |
+ * |                         | are read unqualified, so references survive the nesting             |
+ * | windowFunctions         | session edges from each user's sorted array of event times: a start |
+ * |                         | or an end where the gap to the neighbour is at least the session    |
+ * |                         | gap, sessions numbered by a running count of starts (`arrays`)      |
+ * | asofJoin                | each sequence or funnel in one pass: per user, sorted arrays of     |
+ * |                         | each step's times; per start, each next step is the first later     |
+ * |                         | element of its step's array (`arrays`)                              |
+ *
+ * Joins are always on user_id, between relations with at most one row per user on the
+ * right (`userJoin`), or FULL between parts of one pass.
  */
 export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct';
 
@@ -15,6 +33,48 @@ export interface DialectCapabilities {
    * as a derived table where it is used (a relation used twice is then computed twice).
    */
   readonly commonTableExpressions: boolean;
+  /** More than one JOIN in a SELECT. Without it joins nest, see the table above. */
+  readonly multipleJoins: boolean;
+  /** `previousValue` / `nextValue` (window functions). Without them sessions use `arrays`. */
+  readonly windowFunctions: boolean;
+  /** `nextMatchJoin` (an ASOF join). Without it sequences and funnels use `arrays`. */
+  readonly asofJoin: boolean;
+}
+
+/** How one relation is joined to another on user_id. */
+export type UserJoinKind = 'left' | 'full' | 'inner';
+
+/**
+ * Per-user arrays, for engines without window functions or ASOF joins. Arrays are 1-based.
+ * A lambda (`params`, `body`, over the elements of `arrays` in step) reads its parameters
+ * only, never another column: ClickHouse 18.16 loses columns that only a lambda reads when
+ * it prunes a subquery's columns, so a column goes in as one more array (`repeat`).
+ */
+export interface ArrayFunctions {
+  /** Aggregate: the values of `expr` on the group's rows where `filter` holds (all when null or absent), as an array in ascending order. */
+  sortedGroupArray(expr: string, filter?: string | null): string;
+  /** The element at a 1-based index; outside the array, some value of the element type, never an error (callers guard it). */
+  element(array: string, index: string): string;
+  /** An array as long as `array` holding `value` in every place. */
+  repeat(value: string, array: string): string;
+  /** Each element minus the one before; the first gives 0. */
+  differences(array: string): string;
+  /** Running sums. */
+  cumulativeSum(array: string): string;
+  /** The array without its first element. */
+  dropFirst(array: string): string;
+  prepend(value: string, array: string): string;
+  append(array: string, value: string): string;
+  map(params: readonly string[], body: string, arrays: readonly string[]): string;
+  /** The elements of the first array for which the lambda holds. */
+  filter(params: readonly string[], body: string, arrays: readonly string[]): string;
+  /** The 1-based index of the first place where the lambda holds; 0 when it holds nowhere. */
+  firstIndex(params: readonly string[], body: string, arrays: readonly string[]): string;
+  /**
+   * What follows a FROM source to get one row per place of the arrays (all as long as
+   * each other; rows with empty arrays disappear), each array's element under its alias.
+   */
+  unnest(arrays: readonly { readonly array: string; readonly alias: string }[]): string;
 }
 
 export interface SqlDialect {
@@ -50,21 +110,34 @@ export interface SqlDialect {
    * the others SQL NULL; NULL arguments are ignored.
    */
   aggregate(fn: AggregateFunction, arg: string | null, filter: string | null): string;
+  /**
+   * `operand` is none of `values` (a non-empty list of literals); false or NULL when
+   * `operand` is NULL (ClickHouse 18.16 says true for `NULL NOT IN (...)`).
+   */
+  notIn(operand: string, values: readonly string[]): string;
   /** Case-sensitive substring test on strings. */
   contains(haystack: string, needle: string): string;
   /** Case-sensitive prefix test on strings. */
   startsWith(value: string, prefix: string): string;
-  /** The value of `expr` on the previous row of the partition in `orderBy` order; NULL on the first. */
+  /**
+   * The keyword before the right relation and the condition after it, joining rows of
+   * `left` to those of `right` with the same user_id (the right side holds at most one
+   * row per user, except for `full`). Unmatched columns must read as SQL NULL.
+   */
+  userJoin(kind: UserJoinKind, left: string, right: string): { readonly keyword: string; readonly condition: string };
+  /** The value of `expr` on the previous row of the partition in `orderBy` order; NULL on the first (capability windowFunctions). */
   previousValue(expr: string, partitionBy: string, orderBy: readonly string[]): string;
-  /** The value of `expr` on the next row of the partition in `orderBy` order; NULL on the last. */
+  /** The value of `expr` on the next row of the partition in `orderBy` order; NULL on the last (capability windowFunctions). */
   nextValue(expr: string, partitionBy: string, orderBy: readonly string[]): string;
   /**
    * A join of each left row to the one right row with an equal key whose time is the
    * smallest strictly greater than the left row's (left rows without one are dropped): the
-   * keyword to put before the right relation and the condition after its ON.
+   * keyword to put before the right relation and the condition after its ON (capability asofJoin).
    */
   nextMatchJoin(on: { readonly leftKey: string; readonly rightKey: string; readonly leftTime: string; readonly rightTime: string }): {
     readonly keyword: string;
     readonly condition: string;
   };
+  /** Required when windowFunctions or asofJoin is off. */
+  readonly arrays?: ArrayFunctions;
 }

@@ -7,7 +7,7 @@ function assertNoNul(value: string): void {
 
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
-  capabilities: { commonTableExpressions: true },
+  capabilities: { commonTableExpressions: true, multipleJoins: true, windowFunctions: true, asofJoin: true },
   table(name) {
     return name;
   },
@@ -50,11 +50,18 @@ export const duckdbDialect: SqlDialect = {
       fn === 'count' ? `count(${arg ?? '*'})` : fn === 'countDistinct' ? `count(DISTINCT ${arg ?? '*'})` : `${fn}(${arg ?? '*'})`;
     return filter === null ? call : `${call} FILTER (WHERE ${filter})`;
   },
+  notIn(operand, values) {
+    return `${operand} NOT IN (${values.join(', ')})`;
+  },
   contains(haystack, needle) {
     return `contains(${haystack}, ${needle})`;
   },
   startsWith(value, prefix) {
     return `starts_with(${value}, ${prefix})`;
+  },
+  userJoin(kind, left, right) {
+    if (kind === 'full') return { keyword: 'FULL JOIN', condition: 'USING (user_id)' };
+    return { keyword: kind === 'left' ? 'LEFT JOIN' : 'JOIN', condition: `ON ${right}.user_id = ${left}.user_id` };
   },
   previousValue(expr, partitionBy, orderBy) {
     return `lag(${expr}) OVER (PARTITION BY ${partitionBy} ORDER BY ${orderBy.join(', ')})`;

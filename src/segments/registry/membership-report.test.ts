@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan } from '../../schema/tracking-plan.js';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
-import { binaryFeature, defaultMinSupport, numericFeatures, rankBinaryFeatures } from './membership-report.js';
+import { binaryFeature, defaultMinSupport, mergeNumericParts, numericFeatures, rankBinaryFeatures } from './membership-report.js';
 import type { BinaryFeature, SegmentReport } from './registry-types.js';
 import { SegmentRegistry } from './segment-registry.js';
 import { seedStore, seededRandom, type SeedEvent, type Value } from './test/seed-store.js';
@@ -56,6 +56,47 @@ describe('binaryFeature and ranking (hand-computed)', () => {
     // d = (2 - 5) / sqrt(4/3) = -2.598076..., confirmed by hand (3 / 1.1547005).
     const [f] = numericFeatures({ n1_0: 3n, mean1_0: 2, var1_0: 1, n0_0: 2n, mean0_0: 5, var0_0: 2 }, ['age']);
     expect(f!.standardizedDifference).toBeCloseTo(-2.598076211, 8);
+  });
+});
+
+describe('mergeNumericParts (oracle: the statistics of all values at once)', () => {
+  const stats = (xs: readonly number[]) => {
+    const n = xs.length;
+    const mean = n > 0 ? xs.reduce((a, b) => a + b, 0) / n : null;
+    const variance = n >= 2 ? xs.reduce((a, x) => a + (x - mean!) ** 2, 0) / (n - 1) : null;
+    return { n, mean, variance };
+  };
+  /** One part's row as numericSql returns it for one trait: side 1 members, side 0 the rest. */
+  const part = (members: number[], rest: number[]) => {
+    const [m, r] = [stats(members), stats(rest)];
+    return { population: members.length + rest.length + 1, size: members.length, n1_0: m.n, mean1_0: m.mean, var1_0: m.variance, n0_0: r.n, mean0_0: r.mean, var0_0: r.variance };
+  };
+
+  it('combines counts, means and sample variances of parts exactly', () => {
+    const rnd = seededRandom(7);
+    const members = Array.from({ length: 40 }, () => 1e6 + rnd() * 100);
+    const rest = Array.from({ length: 25 }, () => rnd() * 10);
+    // Uneven parts, one with a single member value and one with no rest values.
+    const cuts = [[0, 1, 0, 10], [1, 30, 10, 10], [30, 40, 10, 25]] as const;
+    const merged = mergeNumericParts(
+      cuts.map(([a, b, c, d]) => part(members.slice(a, b), rest.slice(c, d))),
+      ['age'],
+    );
+    const [m, r] = [stats(members), stats(rest)];
+    expect(merged.population).toBe(40 + 25 + 3);
+    expect(merged.size).toBe(40);
+    expect([merged.n1_0, merged.n0_0]).toEqual([40, 25]);
+    expect(merged.mean1_0 as number).toBeCloseTo(m.mean!, 6);
+    expect((merged.var1_0 as number) / m.variance!).toBeCloseTo(1, 9);
+    expect(merged.mean0_0 as number).toBeCloseTo(r.mean!, 9);
+    expect((merged.var0_0 as number) / r.variance!).toBeCloseTo(1, 9);
+  });
+
+  it('returns one part as it is, and no mean or variance without enough values', () => {
+    const one = part([1, 2], [3]);
+    expect(mergeNumericParts([one], ['age'])).toBe(one);
+    const merged = mergeNumericParts([part([], [3]), part([], [])], ['age']);
+    expect([merged.n1_0, merged.mean1_0, merged.var1_0, merged.n0_0, merged.mean0_0, merged.var0_0]).toEqual([0, null, null, 1, 3, null]);
   });
 });
 

@@ -18,7 +18,7 @@ import type { SqlDialect } from '../compile/dialect.js';
 import type { FieldSpec, TrackingPlan } from '../../schema/tracking-plan.js';
 import { TABLES, traitColumn } from '../../store/schema.js';
 import { MS } from '../../time/time.js';
-import { populationWithMembersCte, toNullableNumber, toNumber } from './registry-sql.js';
+import { populationWithMembers, toNullableNumber, toNumber, withRelation } from './registry-sql.js';
 import type { BinaryFeature, NumericFeature } from './registry-types.js';
 import type { Row } from '../../store/event-store.js';
 
@@ -50,62 +50,121 @@ export function numericTraits(plan: TrackingPlan): string[] {
     .sort();
 }
 
-/**
- * Population, size, and per numeric trait: count, mean and sample variance among members
- * (member = 1) and the rest (member = 0). One row; numeric trait i has columns n1_i, mean1_i,
- * var1_i, n0_i, mean0_i, var0_i.
- */
-export function numericSql(ctx: ReportQueryContext, traits: readonly string[]): string {
-  const d = ctx.dialect;
-  const cols = traits.flatMap((name, i) => {
-    const col = `p.${d.quoteIdentifier(traitColumn(name))}`;
-    return [1, 0].flatMap((side) => {
-      const v = `CASE WHEN pop.member = ${side} THEN ${col} END`;
-      return [`count(${v}) AS n${side}_${i}`, `avg(${v}) AS mean${side}_${i}`, `var_samp(${v}) AS var${side}_${i}`];
-    });
-  });
-  return `WITH ${populationWithMembersCte(d, ctx.snapshotId, ctx.asOfMs)}
-SELECT count(*) AS population, coalesce(sum(pop.member), 0) AS size${cols.length > 0 ? ',\n  ' + cols.join(',\n  ') : ''}
-FROM pop LEFT JOIN ${TABLES.profiles} p ON p.user_id = pop.user_id`;
+/** The profile columns of the given traits as c0, c1, ... (per user, read where the user's rows are). */
+function profileColumns(d: SqlDialect, traits: readonly string[]): string {
+  return `(SELECT user_id${traits.map((name, i) => `, ${d.quoteIdentifier(traitColumn(name))} AS c${i}`).join('')} FROM ${d.table(TABLES.profiles)} p)`;
 }
 
 /**
- * For every categorical trait value held by at least minSupport users of the population:
- * (feature index, value as text, users with it, members with it). One UNION ALL over a shared
+ * Population, size, and per numeric trait: count, mean and sample variance among members
+ * (member = 1) and the rest (member = 0). One row per part (shard); numeric trait i has
+ * columns n1_i, mean1_i, var1_i, n0_i, mean0_i, var0_i (`mergeNumericParts` combines parts).
+ */
+export function numericSql(ctx: ReportQueryContext, traits: readonly string[]): string {
+  const d = ctx.dialect;
+  const cols = traits.flatMap((_, i) =>
+    [1, 0].flatMap((side) => {
+      const v = `CASE WHEN member = ${side} THEN c${i} END`;
+      return [`count(${v}) AS n${side}_${i}`, `avg(${v}) AS mean${side}_${i}`, `var_samp(${v}) AS var${side}_${i}`];
+    }),
+  );
+  const pop = populationWithMembers(d, ctx.snapshotId, ctx.asOfMs);
+  const from = traits.length === 0 ? `${pop} pop` : `${pop} pop LEFT JOIN ${profileColumns(d, traits)} pr USING (user_id)`;
+  return `SELECT count() AS population, coalesce(sum(member), 0) AS size${cols.length > 0 ? ',\n  ' + cols.join(',\n  ') : ''}
+FROM ${from}`;
+}
+
+/**
+ * One row of `numericSql` from the rows of its parts: counts add up; means and sample
+ * variances combine exactly (Chan et al.'s pairwise update of the sums of squared
+ * deviations). One part is returned as it is.
+ */
+export function mergeNumericParts(rows: readonly Row[], traits: readonly string[]): Row {
+  if (rows.length === 1) return rows[0]!;
+  const out: Row = {
+    population: rows.reduce((s, r) => s + toNumber(r.population), 0),
+    size: rows.reduce((s, r) => s + toNumber(r.size), 0),
+  };
+  traits.forEach((_, i) => {
+    for (const side of [1, 0]) {
+      let n = 0;
+      let mean = 0;
+      let m2 = 0;
+      for (const r of rows) {
+        const nb = toNumber(r[`n${side}_${i}`]);
+        if (nb === 0) continue;
+        const meanB = toNullableNumber(r[`mean${side}_${i}`]) ?? 0;
+        const m2B = nb >= 2 ? (toNullableNumber(r[`var${side}_${i}`]) ?? 0) * (nb - 1) : 0;
+        const delta = meanB - mean;
+        const total = n + nb;
+        mean += (delta * nb) / total;
+        m2 += m2B + (delta * delta * n * nb) / total;
+        n = total;
+      }
+      out[`n${side}_${i}`] = n;
+      out[`mean${side}_${i}`] = n > 0 ? mean : null;
+      out[`var${side}_${i}`] = n >= 2 ? m2 / (n - 1) : null;
+    }
+  });
+  return out;
+}
+
+/** A categorical trait value as text: the string itself, or `true` / `false`. */
+function valueText(column: string, type: 'string' | 'boolean'): string {
+  return type === 'boolean' ? `CASE WHEN ${column} THEN 'true' ELSE 'false' END` : column;
+}
+
+/**
+ * For every categorical trait value held by at least `threshold` users of the population
+ * (of the part the query runs on): (feature index, value as text, users with it, members
+ * with it). `only` restricts each feature to the given values. One UNION ALL over a shared
  * join of the population with the profiles.
  */
-export function categoricalSql(ctx: ReportQueryContext, traits: readonly { name: string }[], minSupport: number): string | null {
-  if (traits.length === 0) return null;
+export function categoricalSql(
+  ctx: ReportQueryContext,
+  traits: readonly { name: string; type: 'string' | 'boolean' }[],
+  threshold: number,
+  only?: ReadonlyMap<number, readonly string[]>,
+): string | null {
   const d = ctx.dialect;
-  const cols = traits.map((t, i) => `p.${d.quoteIdentifier(traitColumn(t.name))} AS c${i}`);
-  const parts = traits.map(
-    (_, i) =>
-      `SELECT ${i} AS feature, CAST(c${i} AS VARCHAR) AS value, count(*) AS n, sum(member) AS m FROM pp WHERE c${i} IS NOT NULL GROUP BY c${i} HAVING count(*) >= ${d.numberLiteral(minSupport)}`,
+  const features = traits.map((t, i) => ({ ...t, i })).filter((t) => only === undefined || (only.get(t.i)?.length ?? 0) > 0);
+  if (features.length === 0) return null;
+  const pp = `(SELECT member${traits.map((_, i) => `, c${i}`).join('')}
+  FROM ${populationWithMembers(d, ctx.snapshotId, ctx.asOfMs)} pop
+  JOIN ${profileColumns(
+    d,
+    traits.map((t) => t.name),
+  )} pr USING (user_id))`;
+  return withRelation(d, 'pp', pp, (from) =>
+    features
+      .map(({ i, type }) => {
+        const text = valueText(`c${i}`, type);
+        const restrict = only === undefined ? '' : ` AND ${text} IN (${only.get(i)!.map((v) => d.stringLiteral(v)).join(', ')})`;
+        return `SELECT ${i} AS feature, ${text} AS value, count() AS n, sum(member) AS m FROM ${from} WHERE c${i} IS NOT NULL${restrict} GROUP BY c${i} HAVING count() >= ${d.numberLiteral(threshold)}`;
+      })
+      .join('\nUNION ALL\n'),
   );
-  return `WITH ${populationWithMembersCte(d, ctx.snapshotId, ctx.asOfMs)},
-pp AS (SELECT pop.member, ${cols.join(', ')} FROM pop JOIN ${TABLES.profiles} p ON p.user_id = pop.user_id)
-${parts.join('\nUNION ALL\n')}`;
 }
 
 /**
  * Per declared event: users of the population who did it before asOf, members among them,
- * and the same for the last `recentDays` days. One pass over the events.
+ * and the same for the last `recentDays` days. One pass over the events; additive, so the
+ * rows of several parts sum up.
  */
 export function eventSql(ctx: ReportQueryContext, events: readonly string[], recentDays: number): string | null {
   if (events.length === 0) return null;
   const d = ctx.dialect;
   const recentFrom = d.timestampLiteral(ctx.asOfMs - recentDays * MS.d);
-  return `WITH ${populationWithMembersCte(d, ctx.snapshotId, ctx.asOfMs)},
-ue AS (
-  SELECT user_id, event, max(ts) AS last_ts FROM ${TABLES.events}
+  return `SELECT event, count() AS n, sum(member) AS m,
+  sum(CASE WHEN last_ts >= ${recentFrom} THEN 1 ELSE 0 END) AS n_recent,
+  sum(CASE WHEN last_ts >= ${recentFrom} THEN member ELSE 0 END) AS m_recent
+FROM (
+  SELECT user_id, event, max(ts) AS last_ts FROM ${d.table(TABLES.events)}
   WHERE ts < ${d.timestampLiteral(ctx.asOfMs)} AND event IN (${events.map((e) => d.stringLiteral(e)).join(', ')})
   GROUP BY user_id, event
-)
-SELECT ue.event AS event, count(*) AS n, sum(pop.member) AS m,
-  sum(CASE WHEN ue.last_ts >= ${recentFrom} THEN 1 ELSE 0 END) AS n_recent,
-  sum(CASE WHEN ue.last_ts >= ${recentFrom} THEN pop.member ELSE 0 END) AS m_recent
-FROM ue JOIN pop ON pop.user_id = ue.user_id
-GROUP BY ue.event`;
+) ue
+JOIN ${populationWithMembers(d, ctx.snapshotId, ctx.asOfMs)} pop USING (user_id)
+GROUP BY event`;
 }
 
 /** Shares, lift and difference of a yes/no feature held by `withFeature` users, `membersWith` of them members. */

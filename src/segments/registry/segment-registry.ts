@@ -18,6 +18,7 @@ import type { EventStore, Row } from '../../store/event-store.js';
 import { TABLES } from '../../store/schema.js';
 import { formatInstant } from '../../time/time.js';
 import { compileSegmentBatch } from '../compile/index.js';
+import type { SqlDialect } from '../compile/dialect.js';
 import type { SegmentIR } from '../ir/nodes.js';
 import {
   buildSegmentIR,
@@ -35,13 +36,15 @@ import {
   defaultMinSupport,
   eventFeatures,
   eventSql,
+  mergeNumericParts,
   numericFeatures,
   numericSql,
   numericTraits,
   rankBinaryFeatures,
   rankNumericFeatures,
+  type ReportQueryContext,
 } from './membership-report.js';
-import { asSubquery, populationPredicate, toNullableNumber, toNumber } from './registry-sql.js';
+import { asSubquery, byteOrder, populationPredicate, sumByKey, toNullableNumber, toNumber } from './registry-sql.js';
 import type {
   AddResult,
   ComputeResult,
@@ -107,6 +110,9 @@ interface StoredVersion {
 const DEFAULT_PAGE_SIZE = 50_000;
 const DEFAULT_SAMPLE_LIMIT = 1_000;
 const SHOWN_SNAPSHOTS = 10;
+const CHANGES = ['entered', 'left', 'stayed'] as const;
+/** A query that returns no rows, in both dialects, for a part with nothing to ask. */
+const NO_ROWS = 'SELECT 1 AS none WHERE 1 = 0';
 
 export class SegmentRegistry {
   private readonly now: () => number;
@@ -172,8 +178,11 @@ export class SegmentRegistry {
   /** Every segment with its current version and its most recently computed snapshot. */
   async list(): Promise<SegmentListItem[]> {
     const versions = await this.latestVersions();
+    // Per key, the latest computation, the larger id on a tie.
     const last = await this.snapshotRows(
-      `snapshot_id IN (SELECT snapshot_id FROM (SELECT snapshot_id, row_number() OVER (PARTITION BY segment_key ORDER BY computed_at DESC, snapshot_id DESC) AS rn FROM ${TABLES.snapshots}) r WHERE rn = 1)`,
+      `snapshot_id IN (SELECT max(snapshot_id) FROM ${TABLES.snapshots}
+  WHERE (segment_key, computed_at) IN (SELECT segment_key, max(computed_at) FROM ${TABLES.snapshots} GROUP BY segment_key)
+  GROUP BY segment_key)`,
     );
     const lastByKey = new Map(last.map((s) => [s.key, s]));
     return [...versions.values()].map((v) => {
@@ -221,58 +230,61 @@ export class SegmentRegistry {
     await this.ensurePlanColumns();
     const resolve = this.storedResolver(all);
     const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve));
-    const batch = compileSegmentBatch(irs, { dialect: this.d, asOfMs });
-    const columnOf = new Map(batch.columns.map((c) => [c.key, c.column]));
+    const compile = (dialect: SqlDialect) => compileSegmentBatch(irs, { dialect, asOfMs });
+    const columnOf = new Map(compile(this.d).columns.map((c) => [c.key, c.column]));
+    const columns = targets.map((key) => {
+      const column = columnOf.get(key);
+      if (column === undefined) throw new StrataError('INTERNAL', `the compiled batch has no column for segment "${key}"`);
+      return column;
+    });
 
     const started = performance.now();
     return this.store.transaction(async () => {
-      const idRows = await this.store.query(
-        `SELECT nextval('snapshot_ids') AS id FROM (VALUES ${targets.map((_, i) => `(${i})`).join(', ')}) t(i) ORDER BY i`,
-      );
-      const ids = idRows.map((r) => toNumber(r.id));
+      // New ids first: they are larger than any id the replaced snapshots had, so none is reused.
+      const ids = await this.store.nextSnapshotIds(targets.length);
       const asOf = this.d.timestampLiteral(asOfMs);
       const matchesPrior = targets
         .map((key) => `(segment_key = ${this.d.stringLiteral(key)} AND version = ${all.get(key)!.version})`)
         .join(' OR ');
-      const prior = `SELECT snapshot_id FROM ${TABLES.snapshots} WHERE as_of = ${asOf} AND (${matchesPrior})`;
-      await this.store.execute(`DELETE FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${prior})`);
-      await this.store.execute(`DELETE FROM ${TABLES.snapshots} WHERE snapshot_id IN (${prior})`);
+      const prior = (await this.store.query(`SELECT snapshot_id FROM ${TABLES.snapshots} WHERE as_of = ${asOf} AND (${matchesPrior})`)).map((r) =>
+        toNumber(r.snapshot_id),
+      );
 
-      // One scan of the batch result fans each user out to the snapshots it belongs to.
-      const pick = targets
-        .map((key, i) => {
-          const column = columnOf.get(key);
-          if (column === undefined) throw new StrataError('INTERNAL', `the compiled batch has no column for segment "${key}"`);
-          return `WHEN ${i} THEN b.${this.d.quoteIdentifier(column)}`;
-        })
-        .join(' ');
-      const slots = targets.map((_, i) => `(${ids[i]}, ${i})`).join(', ');
-      await this.store.execute(
-        `INSERT INTO ${TABLES.snapshotMembers} (snapshot_id, user_id)
-SELECT s.snapshot_id, b.user_id
-FROM ${asSubquery(batch.sql)} b CROSS JOIN (VALUES ${slots}) s(snapshot_id, i)
-WHERE CASE s.i ${pick} END`,
+      // Members are written where each user's rows are (every shard of a cluster); one scan
+      // of the batch result fans each user out to the snapshots it belongs to.
+      await this.store.executeByUser((d) => {
+        const batch = compile(d);
+        const slots = ids.map((id, i) => `SELECT CAST(${id} AS BIGINT) AS snapshot_slot_id, ${i} AS slot`).join(' UNION ALL ');
+        const pick = columns.map((column, i) => `WHEN s.slot = ${i} THEN b.${d.quoteIdentifier(column)}`).join(' ');
+        return `INSERT INTO ${d.table(TABLES.snapshotMembers)} (snapshot_id, user_id)
+SELECT s.snapshot_slot_id, b.user_id
+FROM ${asSubquery(batch.sql)} b CROSS JOIN (${slots}) s
+WHERE CASE ${pick} END`;
+      });
+      const population = (
+        await this.store.queryByUser((d) => `SELECT count() AS n FROM ${d.table(TABLES.users)} u WHERE ${populationPredicate(d, asOfMs)}`)
+      ).reduce((sum, r) => sum + toNumber(r.n), 0);
+      const sizes = new Map(
+        (
+          await this.store.query(
+            `SELECT snapshot_id, count() AS n FROM ${this.d.table(TABLES.snapshotMembers)} WHERE snapshot_id IN (${ids.join(', ')}) GROUP BY snapshot_id`,
+          )
+        ).map((r) => [toNumber(r.snapshot_id), toNumber(r.n)]),
       );
-      const population = toNumber(
-        (await this.store.query(`SELECT count(*) AS n FROM ${TABLES.users} u WHERE ${populationPredicate(this.d, asOfMs)}`))[0]?.n,
-      );
+      // The snapshot rows come last: readers start from them, so an interrupted compute is invisible.
       const computedAt = this.d.timestampLiteral(this.now());
       const rows = targets
-        .map((key, i) => `(${ids[i]}, ${this.d.stringLiteral(key)}, ${all.get(key)!.version})`)
+        .map(
+          (key, i) =>
+            `(${ids[i]}, ${this.d.stringLiteral(key)}, ${all.get(key)!.version}, ${asOf}, ${computedAt}, ${sizes.get(ids[i]!) ?? 0}, ${population})`,
+        )
         .join(', ');
-      await this.store.execute(
-        `INSERT INTO ${TABLES.snapshots} (snapshot_id, segment_key, version, as_of, computed_at, size, population)
-SELECT v.snapshot_id, v.segment_key, v.version, ${asOf}, ${computedAt}, coalesce(c.n, 0), ${population}
-FROM (VALUES ${rows}) v(snapshot_id, segment_key, version)
-LEFT JOIN (SELECT snapshot_id, count(*) AS n FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${ids.join(', ')}) GROUP BY snapshot_id) c
-  ON c.snapshot_id = v.snapshot_id`,
-      );
-      const sizes = new Map(
-        (await this.store.query(`SELECT snapshot_id, size FROM ${TABLES.snapshots} WHERE snapshot_id IN (${ids.join(', ')})`)).map((r) => [
-          toNumber(r.snapshot_id),
-          toNumber(r.size),
-        ]),
-      );
+      await this.store.execute(`INSERT INTO ${TABLES.snapshots} (snapshot_id, segment_key, version, as_of, computed_at, size, population) VALUES ${rows}`);
+      // Recomputing a key, version and asOf replaces the earlier snapshot: its row goes first, then its members.
+      if (prior.length > 0) {
+        await this.store.deleteWhere(TABLES.snapshots, `snapshot_id IN (${prior.join(', ')})`);
+        await this.store.deleteWhere(TABLES.snapshotMembers, `snapshot_id IN (${prior.join(', ')})`);
+      }
       const elapsedMs = Math.round(performance.now() - started);
       return targets.map((key, i) => ({
         key,
@@ -309,7 +321,7 @@ LEFT JOIN (SELECT snapshot_id, count(*) AS n FROM ${TABLES.snapshotMembers} WHER
     let after: string | null = null;
     for (;;) {
       const rows: Row[] = await this.store.query(
-        `SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${this.d.numberLiteral(snapshotId)}${
+        `SELECT user_id FROM ${this.d.table(TABLES.snapshotMembers)} WHERE snapshot_id = ${this.d.numberLiteral(snapshotId)}${
           after === null ? '' : ` AND user_id > ${this.d.stringLiteral(after)}`
         } ORDER BY user_id LIMIT ${size}`,
       );
@@ -327,19 +339,34 @@ LEFT JOIN (SELECT snapshot_id, count(*) AS n FROM ${TABLES.snapshotMembers} WHER
     const sampleLimit = Math.max(0, Math.trunc(options.sampleLimit ?? DEFAULT_SAMPLE_LIMIT));
     const from = (await this.snapshotsAt([key], options.fromMs)).get(key)!;
     const to = (await this.snapshotsAt([key], options.toMs)).get(key)!;
-    const rows = await this.store.query(`WITH j AS (
-  SELECT CASE WHEN a.user_id IS NULL THEN 'entered' WHEN b.user_id IS NULL THEN 'left' ELSE 'stayed' END AS change,
-    coalesce(a.user_id, b.user_id) AS user_id
-  FROM (SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${from.snapshotId}) a
-  FULL OUTER JOIN (SELECT user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id = ${to.snapshotId}) b ON a.user_id = b.user_id
-), r AS (
-  SELECT change, user_id, row_number() OVER (PARTITION BY change ORDER BY user_id) AS rn, count(*) OVER (PARTITION BY change) AS n FROM j
-)
-SELECT change, user_id, n, rn FROM r WHERE rn <= ${Math.max(1, sampleLimit)} ORDER BY change, rn`);
+    // Per user, where the user's rows are: entered (only in `to`), left (only in `from`) or stayed.
+    const changes = (d: SqlDialect) => `(SELECT user_id,
+    CASE WHEN max(CASE WHEN snapshot_id = ${from.snapshotId} THEN 1 ELSE 0 END) = 0 THEN 'entered'
+         WHEN max(CASE WHEN snapshot_id = ${to.snapshotId} THEN 1 ELSE 0 END) = 0 THEN 'left'
+         ELSE 'stayed' END AS change
+  FROM ${d.table(TABLES.snapshotMembers)} WHERE snapshot_id IN (${from.snapshotId}, ${to.snapshotId}) GROUP BY user_id) c`;
+    const counts = sumByKey(
+      await this.store.queryByUser((d) => `SELECT change, count() AS n FROM ${changes(d)} GROUP BY change`),
+      (r) => String(r.change),
+      'n',
+    );
+    const samples =
+      sampleLimit === 0
+        ? []
+        : await this.store.queryByUser((d) =>
+            CHANGES.map(
+              (change) =>
+                `SELECT change, user_id FROM (SELECT change, user_id FROM ${changes(d)} WHERE change = ${d.stringLiteral(change)} ORDER BY user_id LIMIT ${sampleLimit})`,
+            ).join('\nUNION ALL\n'),
+          );
     const group = (change: string): DiffGroup => {
-      const mine = rows.filter((r) => r.change === change);
-      const count = mine.length > 0 ? toNumber(mine[0]!.n) : 0;
-      const sample = mine.slice(0, sampleLimit).map((r) => String(r.user_id));
+      const count = counts.get(change) ?? 0;
+      // Each part lists its first ids; the first of all of them are the group's.
+      const sample = samples
+        .filter((r) => r.change === change)
+        .map((r) => String(r.user_id))
+        .sort(byteOrder)
+        .slice(0, sampleLimit);
       return { count, sample, complete: sample.length === count };
     };
     return { key, version: to.version, from, to, entered: group('entered'), left: group('left'), stayed: group('stayed'), sampleLimit };
@@ -356,19 +383,17 @@ SELECT change, user_id, n, rn FROM r WHERE rn <= ${Math.max(1, sampleLimit)} ORD
     const limit = options.limit ?? 20;
     const snapshot = (await this.snapshotsAt([key], asOfMs)).get(key)!;
     await this.ensurePlanColumns();
-    const ctx = { dialect: this.d, snapshotId: snapshot.snapshotId, asOfMs };
+    const ctx: ReportQueryContext = { dialect: this.d, snapshotId: snapshot.snapshotId, asOfMs };
 
     const numeric = numericTraits(this.plan);
-    const totals = (await this.store.query(numericSql(ctx, numeric)))[0]!;
+    const totals = mergeNumericParts(await this.store.queryByUser((d) => numericSql({ ...ctx, dialect: d }, numeric)), numeric);
     const population = toNumber(totals.population);
     const size = toNumber(totals.size);
     const minSupport = options.minSupport ?? defaultMinSupport(population);
 
     const categorical = categoricalTraits(this.plan);
-    const catSql = categoricalSql(ctx, categorical, minSupport);
-    const traitRows = catSql === null ? [] : await this.store.query(catSql);
-    const evSql = eventSql(ctx, Object.keys(this.plan.events).sort(), recentDays);
-    const eventRows = evSql === null ? [] : await this.store.query(evSql);
+    const traitRows = await this.categoricalCounts(ctx, categorical, minSupport);
+    const eventRows = await this.eventCounts(ctx, Object.keys(this.plan.events).sort(), recentDays);
 
     const features = [
       ...categoricalFeatures(traitRows, categorical, size, population),
@@ -400,11 +425,16 @@ SELECT change, user_id, n, rn FROM r WHERE rn <= ${Math.max(1, sampleLimit)} ORD
     const counts = new Map<string, number>();
     if (segments.length >= 2) {
       const ids = segments.map((s) => s.snapshotId).join(', ');
-      const rows = await this.store.query(`WITH m AS (SELECT snapshot_id, user_id FROM ${TABLES.snapshotMembers} WHERE snapshot_id IN (${ids}))
-SELECT a.snapshot_id AS a, b.snapshot_id AS b, count(*) AS n
-FROM m a JOIN m b ON a.user_id = b.user_id AND a.snapshot_id < b.snapshot_id
-GROUP BY a.snapshot_id, b.snapshot_id`);
-      for (const r of rows) counts.set(`${toNumber(r.a)}:${toNumber(r.b)}`, toNumber(r.n));
+      // Pairs of snapshots per user, counted where the user's rows are and summed over parts.
+      const rows = await this.store.queryByUser((d) => {
+        const m = d.table(TABLES.snapshotMembers);
+        return `SELECT a_id, b_id, count() AS n
+FROM (SELECT user_id, snapshot_id AS a_id FROM ${m} WHERE snapshot_id IN (${ids})) a
+JOIN (SELECT user_id, snapshot_id AS b_id FROM ${m} WHERE snapshot_id IN (${ids})) b USING (user_id)
+WHERE a_id < b_id
+GROUP BY a_id, b_id`;
+      });
+      for (const [pair, n] of sumByKey(rows, (r) => `${toNumber(r.a_id)}:${toNumber(r.b_id)}`, 'n')) counts.set(pair, n);
     }
     const pairs: OverlapPair[] = [];
     segments.forEach((a, i) => {
@@ -476,11 +506,16 @@ FROM ${TABLES.snapshots} WHERE ${where} ORDER BY computed_at DESC, snapshot_id D
   /** The current version of every segment, by key in byte order. */
   private async latestVersions(): Promise<Map<string, StoredVersion>> {
     const rows = await this.store.query(
-      `SELECT v.key, v.version, v.definition, v.definition_hash, ${this.d.epochMs('v.created_at')} AS created_ms, ${this.d.epochMs('l.first_at')} AS first_ms
-FROM ${TABLES.segmentVersions} v
-JOIN (SELECT key, max(version) AS version, min(created_at) AS first_at FROM ${TABLES.segmentVersions} GROUP BY key) l
-  ON l.key = v.key AND l.version = v.version
-ORDER BY v.key`,
+      `SELECT key, version, definition, definition_hash, ${this.d.epochMs('created_at')} AS created_ms
+FROM ${TABLES.segmentVersions}
+WHERE (key, version) IN (SELECT key, max(version) FROM ${TABLES.segmentVersions} GROUP BY key)
+ORDER BY key`,
+    );
+    const firsts = new Map(
+      (await this.store.query(`SELECT key, ${this.d.epochMs('min(created_at)')} AS first_ms FROM ${TABLES.segmentVersions} GROUP BY key`)).map((r) => [
+        String(r.key),
+        toNumber(r.first_ms),
+      ]),
     );
     return new Map(
       rows.map((r) => [
@@ -491,10 +526,51 @@ ORDER BY v.key`,
           definitionJson: String(r.definition),
           hash: String(r.definition_hash),
           createdMs: toNumber(r.created_ms),
-          firstCreatedMs: toNumber(r.first_ms),
+          firstCreatedMs: firsts.get(String(r.key)) ?? toNumber(r.created_ms),
         },
       ]),
     );
+  }
+
+  /**
+   * Users with each categorical trait value, and members among them, for the values held
+   * by at least minSupport users. On one part the query filters exactly. On several, a
+   * value reaching minSupport overall reaches minSupport / parts on some part: the first
+   * pass finds those candidates, the second counts them on every part.
+   */
+  private async categoricalCounts(ctx: ReportQueryContext, traits: ReturnType<typeof categoricalTraits>, minSupport: number): Promise<Row[]> {
+    let parts = 1;
+    const first = await this.store.queryByUser((d, target) => {
+      parts = target.parts;
+      return categoricalSql({ ...ctx, dialect: d }, traits, Math.ceil(minSupport / target.parts)) ?? NO_ROWS;
+    });
+    if (parts === 1) return first;
+    const candidates = new Map<number, string[]>();
+    for (const r of first) {
+      const values = candidates.get(toNumber(r.feature)) ?? [];
+      if (!values.includes(String(r.value))) values.push(String(r.value));
+      candidates.set(toNumber(r.feature), values);
+    }
+    if (candidates.size === 0) return [];
+    const exact = await this.store.queryByUser((d) => categoricalSql({ ...ctx, dialect: d }, traits, 1, candidates) ?? NO_ROWS);
+    const key = (r: Row) => `${toNumber(r.feature)}\u0000${String(r.value)}`;
+    const n = sumByKey(exact, key, 'n');
+    const m = sumByKey(exact, key, 'm');
+    return [...n]
+      .filter(([, users]) => users >= minSupport)
+      .map(([k, users]) => {
+        const [feature, value] = k.split('\u0000') as [string, string];
+        return { feature: Number(feature), value, n: users, m: m.get(k) ?? 0 };
+      });
+  }
+
+  /** Per event: users and members who did it (ever, recently before asOf), summed over parts. */
+  private async eventCounts(ctx: ReportQueryContext, events: readonly string[], recentDays: number): Promise<Row[]> {
+    if (events.length === 0) return [];
+    const rows = await this.store.queryByUser((d) => eventSql({ ...ctx, dialect: d }, events, recentDays)!);
+    const columns = ['n', 'm', 'n_recent', 'm_recent'];
+    const sums = columns.map((c) => sumByKey(rows, (r) => String(r.event), c));
+    return [...sums[0]!.keys()].map((event) => Object.fromEntries([['event', event], ...columns.map((c, i) => [c, sums[i]!.get(event) ?? 0])]));
   }
 
   private async requireLatest(keys: readonly string[]): Promise<Map<string, StoredVersion>> {

@@ -4,7 +4,8 @@
  *
  * ClickHouse has no transactions. What the EventStore promises is kept another way:
  * - an ingest run is written to staging tables and attached to the real tables in one
- *   `ATTACH PARTITION ... FROM` per table (per shard), so readers never see half a run;
+ *   `ATTACH PARTITION ... FROM` per table (per shard), so readers never see half a run
+ *   (clickhouse-ingest.ts);
  * - a snapshot's members are written before its row in `snapshots`, which is what every
  *   reader starts from, so an interrupted snapshot is invisible.
  * `transaction(fn)` therefore runs `fn` as is.
@@ -13,24 +14,32 @@
  * tables (`queryByUser`): all of a user's rows are on one shard, so each shard's answer is
  * complete for its users, and the answers are concatenated.
  */
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors/errors.js';
-import { propertyTypes, type FieldType, type TrackingPlan } from '../../schema/tracking-plan.js';
+import { propertyTypes, type TrackingPlan } from '../../schema/tracking-plan.js';
 import { clickhouseDialect, clickhouseIdentifier, clickhouseString } from '../../segments/compile/clickhouse-dialect.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
-import type { EventStore, IngestSession, IngestSessionOptions, Row, SourceFile, SourceMapping, SourceProfile, SourceShape } from '../event-store.js';
+import { DuckDbStore } from '../duckdb/duckdb-store.js';
+import type {
+  ByUserTarget,
+  EventStore,
+  IngestSession,
+  IngestSessionOptions,
+  Row,
+  SourceFile,
+  SourceMapping,
+  SourceProfile,
+  SourceShape,
+} from '../event-store.js';
 import { TABLES, propertyColumn, traitColumn } from '../schema.js';
-import { CLICKHOUSE_MIGRATIONS, SHARDED_TABLES, type ClickHouseLayout, type ClickHouseStatement } from './migrations.js';
+import { ClickHouseIngestSession, STAGING_PREFIX } from './clickhouse-ingest.js';
+import { CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TYPES, SHARDED_TABLES, type ClickHouseLayout, type ClickHouseStatement } from './migrations.js';
 
-export const CLICKHOUSE_TYPES: Readonly<Record<FieldType, string>> = {
-  string: 'Nullable(String)',
-  number: 'Nullable(Float64)',
-  boolean: 'Nullable(UInt8)',
-  timestamp: 'Nullable(Int64)',
-};
+export { CLICKHOUSE_TYPES };
 
 export interface ClickHouseStoreOptions {
-  /** HTTP URL of the node queries go to (in a cluster: one of its nodes). */
+  /** HTTP URL of the node queries go to (in a cluster: one of its shards). */
   readonly url: string;
   readonly database: string;
   /** Cluster mode: the cluster's name in `remote_servers` and the HTTP URL of each shard, in shard order. */
@@ -50,6 +59,8 @@ const SETTINGS: ClickHouseSettings = {
 };
 
 const MAX_RESPONSE_WAIT_MS = 600_000;
+/** How long a DELETE mutation may take before the store gives up waiting for it. */
+const MUTATION_WAIT_MS = 600_000;
 
 export class ClickHouseStore implements EventStore {
   readonly engine = 'clickhouse';
@@ -57,6 +68,8 @@ export class ClickHouseStore implements EventStore {
   /** The dialect of a query run on one shard, naming its local tables (= `dialect` on a single node). */
   readonly shardDialect: SqlDialect;
   readonly layout: ClickHouseLayout;
+  /** An in-memory DuckDB that reads source files for describeSource/profileSource, opened on first use. */
+  private reader: Promise<DuckDbStore> | null = null;
 
   private constructor(
     readonly options: ClickHouseStoreOptions,
@@ -75,6 +88,12 @@ export class ClickHouseStore implements EventStore {
     return this.layout.cluster !== null;
   }
 
+  /** Every node once: the initiator, then the shards at other URLs (the initiator is one of the shards). */
+  get nodes(): readonly ClickHouseClient[] {
+    if (!this.clustered) return [this.client];
+    return [this.client, ...this.shardClients.filter((_, i) => this.options.cluster!.shards[i] !== this.options.url)];
+  }
+
   static async open(options: ClickHouseStoreOptions): Promise<ClickHouseStore> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.database)) {
       throw new StrataError('CONFIG_INVALID', `store.database: expected a plain name (letters, digits, _), got ${JSON.stringify(options.database)}`);
@@ -87,6 +106,8 @@ export class ClickHouseStore implements EventStore {
         ...(options.password ? { password: options.password } : {}),
         request_timeout: MAX_RESPONSE_WAIT_MS,
         clickhouse_settings: SETTINGS,
+        // Failures reach the caller as StrataErrors; the client's own console log would repeat them.
+        log: { level: ClickHouseLogLevel.OFF },
       });
     const shardUrls = options.cluster ? options.cluster.shards : [options.url];
     if (options.cluster && options.cluster.shards.length === 0) throw new StrataError('CONFIG_INVALID', 'store.cluster.shards: expected at least one shard URL');
@@ -104,7 +125,12 @@ export class ClickHouseStore implements EventStore {
     const client = make(options.url, options.database);
     const shards = options.cluster ? shardUrls.map((u) => make(u, options.database)) : [client];
     const store = new ClickHouseStore(options, client, shards);
-    await store.migrate();
+    try {
+      await store.migrate();
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     return store;
   }
 
@@ -132,6 +158,35 @@ export class ClickHouseStore implements EventStore {
         throw new StrataError('MIGRATION_ERROR', `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, [], { cause: e });
       }
     }
+    if (this.clustered) await this.bringUpNewShards();
+  }
+
+  /**
+   * A shard added to the cluster after the migrations ran has none of the local tables:
+   * replay every migration's shard statements on it, in order (applyPlan then adds the
+   * plan's columns, since it checks each shard).
+   */
+  private async bringUpNewShards(): Promise<void> {
+    const expected = [...SHARDED_TABLES].map((t) => `${t}_local`);
+    for (const [i, c] of this.shardClients.entries()) {
+      const have = await this.tablesOn(c);
+      if (expected.every((t) => have.has(t))) continue;
+      try {
+        for (const m of CLICKHOUSE_MIGRATIONS) {
+          for (const s of m.statements(this.layout)) if (s.on === 'shards') await this.command(c, s.sql);
+        }
+      } catch (e) {
+        throw new StrataError('MIGRATION_ERROR', `creating the tables of shard ${i + 1} (${this.options.cluster!.shards[i]}) failed: ${(e as Error).message}`, [], {
+          cause: e,
+        });
+      }
+    }
+  }
+
+  /** The tables of the store's database on a node. */
+  async tablesOn(client: ClickHouseClient): Promise<Set<string>> {
+    const rows = await this.queryOn(client, `SELECT name FROM system.tables WHERE database = ${clickhouseString(this.options.database)}`);
+    return new Set(rows.map((r) => String(r.name)));
   }
 
   /** The columns a table has on a node. */
@@ -168,22 +223,70 @@ export class ClickHouseStore implements EventStore {
     await this.command(this.client, sql);
   }
 
+  /** How many parts a per-user query runs on: the shards. */
+  get parts(): number {
+    return this.shardClients.length;
+  }
+
   /**
    * A per-user query, built for the dialect of where it runs: on a single node once; on a
    * cluster on every shard at once against its local tables, the rows concatenated.
    */
-  async queryByUser(build: (dialect: SqlDialect) => string): Promise<Row[]> {
-    if (!this.clustered) return this.query(build(this.dialect));
-    const sql = build(this.shardDialect);
+  async queryByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<Row[]> {
+    if (!this.clustered) return this.query(build(this.dialect, { parts: 1 }));
+    const sql = build(this.shardDialect, { parts: this.parts });
     const parts = await Promise.all(this.shardClients.map((c) => this.queryOn(c, sql)));
     return parts.flat();
   }
 
   /** A per-user statement (INSERT ... SELECT), run where each user's rows are. */
-  async executeByUser(build: (dialect: SqlDialect) => string): Promise<void> {
-    if (!this.clustered) return this.execute(build(this.dialect));
-    const sql = build(this.shardDialect);
+  async executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void> {
+    if (!this.clustered) return this.execute(build(this.dialect, { parts: 1 }));
+    const sql = build(this.shardDialect, { parts: this.parts });
     await Promise.all(this.shardClients.map((c) => this.command(c, sql)));
+  }
+
+  /**
+   * DELETE is a mutation in ClickHouse (`ALTER TABLE ... DELETE`), asynchronous in 18.16
+   * (no mutations_sync): issue it where the rows are (each shard's local table for a
+   * sharded table) and wait until system.mutations says it is done.
+   */
+  async deleteWhere(table: string, where: string): Promise<void> {
+    const targets = this.clustered && SHARDED_TABLES.has(table) ? this.shardClients.map((c) => ({ c, t: `${table}_local` })) : [{ c: this.client, t: table }];
+    await Promise.all(
+      targets.map(async ({ c, t }) => {
+        await this.command(c, `ALTER TABLE ${t} DELETE WHERE ${where}`);
+        await this.waitForMutations(c, t);
+      }),
+    );
+  }
+
+  private async waitForMutations(client: ClickHouseClient, table: string): Promise<void> {
+    const until = Date.now() + MUTATION_WAIT_MS;
+    let pause = 10;
+    for (;;) {
+      const [r] = await this.queryOn(
+        client,
+        `SELECT count() AS n FROM system.mutations WHERE database = ${clickhouseString(this.options.database)} AND table = ${clickhouseString(table)} AND is_done = 0`,
+      );
+      if (Number(r?.n ?? 0) === 0) return;
+      if (Date.now() > until) throw new StrataError('STORE_ERROR', `a DELETE on ${table} did not finish within ${MUTATION_WAIT_MS / 1000} s (see system.mutations)`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(200, pause * 2);
+    }
+  }
+
+  /**
+   * ClickHouse has no sequences: the next ids follow the largest stored one. Ids are
+   * allocated before a recomputed snapshot's old rows are deleted, so an id is never reused.
+   * Two processes computing snapshots at the same instant could pick the same ids: one
+   * writer at a time, as for ingest.
+   */
+  async nextSnapshotIds(count: number): Promise<number[]> {
+    if (count <= 0) return [];
+    const [r] = await this.query(`SELECT max(snapshot_id) AS m FROM ${TABLES.snapshots}`);
+    const max = Number(r?.m ?? 0);
+    return Array.from({ length: Math.trunc(count) }, (_, i) => max + 1 + i);
   }
 
   async queryOn(client: ClickHouseClient, sql: string): Promise<Row[]> {
@@ -203,28 +306,81 @@ export class ClickHouseStore implements EventStore {
     }
   }
 
+  /** `INSERT INTO table (columns) FORMAT format` with the rows streamed from `data` (already in that format). */
+  async insertStream(client: ClickHouseClient, table: string, columns: readonly string[], format: 'JSONEachRow', data: Readable): Promise<void> {
+    try {
+      const result = await client.exec({
+        query: `INSERT INTO ${table} (${columns.map(clickhouseIdentifier).join(', ')}) FORMAT ${format}`,
+        values: data,
+      });
+      // An error after the response started (progress headers) arrives in the body.
+      let body = '';
+      for await (const chunk of result.stream) body += String(chunk);
+      if (/Code: \d+.*Exception/.test(body)) throw new Error(body.trim());
+    } catch (e) {
+      throw new StrataError('STORE_ERROR', `insert into ${table} failed: ${(e as Error).message}`, [], { cause: e });
+    }
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     return fn();
   }
 
-  async openIngest(_options: IngestSessionOptions): Promise<IngestSession> {
-    throw new StrataError('STORE_ERROR', 'ingest into ClickHouse is being built');
+  async openIngest(options: IngestSessionOptions): Promise<IngestSession> {
+    return ClickHouseIngestSession.open(this, options);
   }
 
-  async describeSource(_source: SourceFile): Promise<SourceShape> {
-    throw new StrataError('STORE_ERROR', 'ingest into ClickHouse is being built');
+  /** Source files are read by DuckDB wherever the store is, so what a file holds does not depend on the engine. */
+  async describeSource(source: SourceFile): Promise<SourceShape> {
+    return (await this.fileReader()).describeSource(source);
   }
 
-  async profileSource(_source: SourceFile, _mapping: SourceMapping, _maxRows: number): Promise<SourceProfile> {
-    throw new StrataError('STORE_ERROR', 'ingest into ClickHouse is being built');
+  async profileSource(source: SourceFile, mapping: SourceMapping, maxRows: number): Promise<SourceProfile> {
+    return (await this.fileReader()).profileSource(source, mapping, maxRows);
+  }
+
+  private fileReader(): Promise<DuckDbStore> {
+    this.reader ??= DuckDbStore.open({ path: ':memory:' });
+    return this.reader;
+  }
+
+  /**
+   * Drop the staging tables an ingest run left behind when its process died (the run
+   * never attached them, so the store never saw their rows). Ingest is one writer at a
+   * time per database, so every staging table found here is stale.
+   */
+  async dropStagingTables(): Promise<void> {
+    for (const c of this.nodes) {
+      const rows = await this.queryOn(
+        c,
+        `SELECT name FROM system.tables WHERE database = ${clickhouseString(this.options.database)} AND startsWith(name, ${clickhouseString(STAGING_PREFIX)})`,
+      );
+      for (const r of rows) await this.command(c, `DROP TABLE IF EXISTS ${clickhouseIdentifier(String(r.name))}`);
+    }
   }
 
   /** Drop the store's database on every node (tests). */
   async dropDatabase(): Promise<void> {
-    for (const c of new Set([this.client, ...this.shardClients])) await this.command(c, `DROP DATABASE IF EXISTS ${clickhouseIdentifier(this.options.database)}`);
+    for (const url of new Set([this.options.url, ...(this.options.cluster?.shards ?? [])])) {
+      // A client whose default database is being dropped cannot run the next statement: use a bare one.
+      const bare = createClient({
+        url,
+        ...(this.options.username ? { username: this.options.username } : {}),
+        ...(this.options.password ? { password: this.options.password } : {}),
+        log: { level: ClickHouseLogLevel.OFF },
+      });
+      try {
+        await this.command(bare, `DROP DATABASE IF EXISTS ${clickhouseIdentifier(this.options.database)}`);
+      } finally {
+        await bare.close();
+      }
+    }
   }
 
   async close(): Promise<void> {
+    const reader = this.reader;
+    this.reader = null;
+    if (reader) await (await reader).close();
     for (const c of new Set([this.client, ...this.shardClients])) await c.close();
   }
 }

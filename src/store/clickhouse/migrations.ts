@@ -18,6 +18,7 @@
  * them, sharded by `cityHash64(user_id)`: every row of one user is on one shard, so
  * per-user conditions run on each shard alone. The other tables live on the initiator.
  */
+import type { FieldType } from '../../schema/tracking-plan.js';
 import { TABLES } from '../schema.js';
 
 /** Where a statement runs: once on the initiator, or on every shard. */
@@ -48,6 +49,19 @@ export const SHARDED_TABLES: ReadonlySet<string> = new Set([TABLES.events, TABLE
 
 /** The hash that places a user on a shard; every sharded table uses it. */
 export const SHARDING_KEY = 'cityHash64(user_id)';
+
+/** The same placement for a table whose user column has another name (an ingest run's incoming rows). */
+export function shardingKey(userColumn: string): string {
+  return `cityHash64(${userColumn})`;
+}
+
+/** Column types of declared properties and traits: every value is optional. */
+export const CLICKHOUSE_TYPES: Readonly<Record<FieldType, string>> = {
+  string: 'Nullable(String)',
+  number: 'Nullable(Float64)',
+  boolean: 'Nullable(UInt8)',
+  timestamp: 'Nullable(Int64)',
+};
 
 /**
  * A table keyed by user: a plain table on one node; on a cluster a local table on every

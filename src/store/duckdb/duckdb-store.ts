@@ -7,6 +7,7 @@ import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { duckdbDialect } from '../../segments/compile/duckdb-dialect.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
 import type {
+  ByUserTarget,
   EventStore,
   IngestSession,
   IngestSessionOptions,
@@ -117,12 +118,22 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  async queryByUser(build: (dialect: SqlDialect) => string): Promise<Row[]> {
-    return this.query(build(this.dialect));
+  async queryByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<Row[]> {
+    return this.query(build(this.dialect, { parts: 1 }));
   }
 
-  async executeByUser(build: (dialect: SqlDialect) => string): Promise<void> {
-    return this.execute(build(this.dialect));
+  async executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void> {
+    return this.execute(build(this.dialect, { parts: 1 }));
+  }
+
+  async deleteWhere(table: string, where: string): Promise<void> {
+    await this.execute(`DELETE FROM ${table} WHERE ${where}`);
+  }
+
+  async nextSnapshotIds(count: number): Promise<number[]> {
+    if (count <= 0) return [];
+    const rows = await this.query(`SELECT nextval('snapshot_ids') AS id FROM range(${Math.trunc(count)})`);
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
   private inTransaction = false;

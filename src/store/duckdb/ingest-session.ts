@@ -65,7 +65,7 @@ export class DuckDbIngestSession implements IngestSession {
     try {
       await session.createScratch(session.rejects, '(source_index INTEGER, file VARCHAR, line BIGINT, reason VARCHAR, "row" JSON)');
       if (options.kind === 'events') {
-        await session.createScratch(session.runUsers, '(user_id VARCHAR, first_ts TIMESTAMP)');
+        await session.createScratch(session.runUsers, '(source_index INTEGER, user_id VARCHAR, first_ts TIMESTAMP)');
       } else {
         const traits = [...session.traitColumns.values()].map((t) => `, ${t.column} ${DUCKDB_TYPES[t.field.type]}`).join('');
         await session.createScratch(session.runProfiles, `(user_id VARCHAR, seq BIGINT${traits})`);
@@ -145,7 +145,7 @@ export class DuckDbIngestSession implements IngestSession {
       );
     }
     if (events) {
-      await this.run(`INSERT INTO ${q(this.runUsers)} SELECT user_id, min(ts) FROM ${q(table)} WHERE _reason IS NULL GROUP BY user_id`);
+      await this.run(`INSERT INTO ${q(this.runUsers)} SELECT ${index}, user_id, min(ts) FROM ${q(table)} WHERE _reason IS NULL GROUP BY user_id`);
     } else {
       const traits = plan.fields.map((s) => ({ target: this.traitColumns.get(s.field.name)!.column, column: s.column }));
       // seq orders rows across the run's files so a later row's trait replaces an earlier one.
@@ -182,6 +182,18 @@ export class DuckDbIngestSession implements IngestSession {
         onProgress && ((f) => onProgress('storing', f, state.valid)),
       ),
     );
+    if (result.rowsChanged < state.valid) {
+      // Some rows were duplicates: only the rows stored may put a user in the population
+      // index (a repeated id can name another user, or an earlier instant). A stored row
+      // matches its id, user and instant; an older event matching all three already counts.
+      await this.run(`DELETE FROM ${q(this.runUsers)} WHERE source_index = ${staged.index}`);
+      await this.run(
+        `INSERT INTO ${q(this.runUsers)}
+         SELECT ${staged.index}, s.user_id, min(s.ts) FROM ${q(state.table)} AS s
+         SEMI JOIN ${TABLES.events} AS e ON e.event_id = s.event_id AND e.user_id = s.user_id AND e.ts = s.ts
+         WHERE s._reason IS NULL GROUP BY s.user_id`,
+      );
+    }
     onProgress?.('storing', 1, state.valid);
     return { stored: result.rowsChanged, duplicates: state.valid - result.rowsChanged };
   }

@@ -1,16 +1,15 @@
 /**
- * Every node kind and window form compiled and run on a real DuckDB, against members
- * worked out by hand from the rows listed with each block (the reasoning is in the case
- * names and comments). Each case is checked twice: the member-list query, and the batch
- * query's boolean column; then each block runs all its cases as one batch.
+ * Every node kind and window form compiled and run on every SQL engine (DuckDB, a
+ * ClickHouse single node, a two-shard ClickHouse cluster), against members worked out by
+ * hand from the rows listed with each block (the reasoning is in the case names and
+ * comments). Each case is checked twice: the member-list query, and the batch query's
+ * boolean column; then each block runs all its cases as one batch.
  *
  * asOf is T = 2024-01-10T00:00Z throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan } from '../../schema/tracking-plan.js';
-import type { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import type { Condition, EventFilter, Window } from '../ir/nodes.js';
-import { compileSegmentBatch, compileSegmentMembers, duckdbDialect } from './index.js';
 import {
   DAY,
   HOUR,
@@ -41,7 +40,10 @@ import {
   within,
   during,
 } from './test-support/ir-builders.js';
-import { batchMembers, openSeededStore, userIds, type SeedData } from './test-support/seed-store.js';
+import type { SeedData } from './test-support/seed-store.js';
+import type { LocalClickHouse } from '../../../test/support/clickhouse-server.js';
+import { seedDataset } from '../../../test/support/load-duckdb.js';
+import { ENGINE_KINDS, SegmentEngine, type EngineKind, engineAvailable, startServerFor } from '../../../test/support/segment-engines.js';
 
 const T = Date.UTC(2024, 0, 10);
 const plan = parsePlan({
@@ -58,32 +60,49 @@ const plan = parsePlan({
 
 type Case = readonly [name: string, condition: Condition, expected: readonly string[]];
 
+/** The blocks of cases, each with its rows; run on every engine at the end of the file. */
+const blocks: { readonly title: string; readonly data: SeedData; readonly cases: readonly Case[] }[] = [];
+
 function describeCases(title: string, data: SeedData, cases: readonly Case[]): void {
-  describe(title, () => {
-    let store: DuckDbStore;
+  blocks.push({ title, data, cases });
+}
+
+function runBlocks(kind: EngineKind): void {
+  describe.skipIf(!engineAvailable(kind))(`on ${kind}`, () => {
+    let server: LocalClickHouse | null = null;
     beforeAll(async () => {
-      store = await openSeededStore(plan, data);
-    });
+      server = await startServerFor(kind);
+    }, 60_000);
     afterAll(async () => {
-      await store.close();
+      await server?.stop();
     });
 
-    it.each(cases)('%s', async (_name, condition, expected) => {
-      const s = segment('s', condition);
-      const options = { dialect: duckdbDialect, asOfMs: T };
-      expect(await userIds(store, compileSegmentMembers(s, options))).toEqual([...expected].sort());
-      const batch = compileSegmentBatch([s], options);
-      expect((await batchMembers(store, batch.sql, batch.columns)).get('s')).toEqual([...expected].sort());
-    });
+    for (const [index, { title, data, cases }] of blocks.entries()) {
+      describe(title, () => {
+        let engine: SegmentEngine;
+        beforeAll(async () => {
+          engine = await SegmentEngine.open(kind, plan, server, `strata_compile_${index}`);
+          await engine.load(plan, seedDataset(data));
+        }, 60_000);
+        afterAll(async () => {
+          await engine?.close();
+        });
 
-    it('gives the same members with all cases in one batch', async () => {
-      const batch = compileSegmentBatch(
-        cases.map(([name, condition]) => segment(name, condition)),
-        { dialect: duckdbDialect, asOfMs: T },
-      );
-      const got = await batchMembers(store, batch.sql, batch.columns);
-      for (const [name, , expected] of cases) expect(got.get(name), name).toEqual([...expected].sort());
-    });
+        it.each(cases)('%s', async (_name, condition, expected) => {
+          const s = segment('s', condition);
+          expect(await engine.members(s, T)).toEqual([...expected].sort());
+          expect((await engine.batch([s], T)).members.get('s')).toEqual([...expected].sort());
+        });
+
+        it('gives the same members with all cases in one batch', async () => {
+          const got = await engine.batch(
+            cases.map(([name, condition]) => segment(name, condition)),
+            T,
+          );
+          for (const [name, , expected] of cases) expect(got.members.get(name), name).toEqual([...expected].sort());
+        });
+      });
+    }
   });
 }
 
@@ -397,3 +416,5 @@ describeCases(
 function gteDur(ms: number) {
   return cmp('gte', dur(ms));
 }
+
+for (const kind of ENGINE_KINDS) runBlocks(kind);
