@@ -118,7 +118,7 @@ export async function runClickHouseBench(options: ClickHouseBenchOptions): Promi
       };
       const figures: ClickHouseFigure[] = [];
       for (const s of segments) figures.push(await measure(s.key, (d) => compileSegmentMembers(s.ir, { dialect: d, asOfMs })));
-      const batch = await measure('(batch of all)', (d) => compileSegmentBatch(segments.map((s) => s.ir), { dialect: d, asOfMs }).sql);
+      const batch = await measure('(batch: population rows)', (d) => compileSegmentBatch(segments.map((s) => s.ir), { dialect: d, asOfMs }).sql);
       const result: ClickHouseBenchResult = {
         events: generated.events,
         users: generated.users,
