@@ -10,6 +10,9 @@
  *             default; each phase in its own process). Not run unless named.
  *   clickhouse the demo segments on a two-shard ClickHouse cluster against a single node,
  *             same data (10M events by default). Not run unless named.
+ *   stream    the streaming evaluator over the demo product's JSON lines, events/s against a
+ *             bare JSON.parse loop, and state bytes per user (2M events by default). Not run
+ *             unless named.
  * With no benchmark named, ingest and segments run (a few minutes on two cores).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -17,7 +20,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { environment, writeResults } from './support/report.js';
 import { formatCount, parseCount, parseCounts } from './support/scale.js';
 
-const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse'] as const;
+const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function count(option: string) {
@@ -43,7 +46,7 @@ function counts(option: string) {
 const program: Command = new Command('bench')
   .description('Strata benchmarks, each printing a ratio against a named peer run in the same process')
   .argument('[benchmarks...]', `which to run: ${BENCHMARKS.join(', ')} (default: ingest segments)`)
-  .option('--events <counts>', 'events to generate for segments (default 10M) and memory (default 100M); a list runs each: 10M,100M', counts('--events'))
+  .option('--events <counts>', 'events to generate for segments (default 10M), memory (default 100M) and stream (default 2M); a list runs each: 10M,100M', counts('--events'))
   .option('--users <count>', 'users for segments and memory', count('--users'), 1_000_000)
   .option('--rows <count>', 'rows of the ingest files', count('--rows'), 2_000_000)
   .option('--reps <n>', 'repetitions; each figure is the median', count('--reps'), 3)
@@ -108,6 +111,17 @@ const program: Command = new Command('bench')
         results.push(r);
       }
       report(`clickhouse-${(o.events ?? [10_000_000]).map(formatCount).join('-')}`, { environment: env, options: { users: o.users, repetitions: o.reps }, results });
+    }
+    if (selected.includes('stream')) {
+      const { runStreamBench } = await import('./stream-bench.js');
+      const events = o.events ?? [2_000_000];
+      const results = [];
+      for (const e of events) {
+        const r = await runStreamBench({ events: e, repetitions: o.reps });
+        if (!r.agreesWithBatch) process.exitCode = 1;
+        results.push(r);
+      }
+      report(`stream-${events.map(formatCount).join('-')}`, { environment: env, options: { events, repetitions: o.reps }, results });
     }
     if (selected.includes('memory')) {
       const { runMemoryBench } = await import('./memory-bench.js');

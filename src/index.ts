@@ -11,6 +11,14 @@
  * const [power] = await registry.compute(['power-users']);
  * await store.close();
  * ```
+ *
+ * Streaming, the same segments evaluated per event:
+ *
+ * ```ts
+ * const stream = createStreamEvaluator({ segments, latenessMs: 3_600_000, onChange: (c) => console.log(c) });
+ * stream.push({ userId: 'u1', event: 'purchase', ts: Date.parse('2025-06-01T10:00:00Z'), properties: { amount: 30 } });
+ * stream.tick(Date.now()); // exits caused by time alone
+ * ```
  */
 
 // Errors and time
@@ -75,6 +83,27 @@ export { compileSegmentBatch, compileSegmentMembers } from './segments/compile/i
 export type { SqlDialect } from './segments/compile/dialect.js';
 export { duckdbDialect } from './segments/compile/duckdb-dialect.js';
 export { evaluateSegments, type MemoryDataset, type MemoryEvent } from './segments/evaluate/index.js';
+
+// The streaming evaluator: the same IR updated per event, entered/left changes, snapshots
+export {
+  createStreamEvaluator,
+  DEFAULT_LATENESS_MS,
+  forEachJsonLine,
+  loadStreamSegments,
+  readStreamState,
+  STREAM_V8_FLAGS,
+  StreamEvaluator,
+  StreamRecordParser,
+  writeStreamState,
+  type MembershipChange,
+  type RejectedEvent,
+  type StreamClock,
+  type StreamEvaluatorOptions,
+  type StreamEvent,
+  type StreamRecord,
+  type StreamSnapshot,
+  type StreamStats,
+} from './segments/stream/index.js';
 
 // Registry: versions, snapshots and the analyses on them
 export {

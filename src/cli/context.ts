@@ -17,6 +17,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The terminal stream for progress bars; omitted when stderr is not a TTY. */
   readonly progressStream?: NodeJS.WritableStream;
+  /** Input for commands that read stdin (`strata stream`); process.stdin when omitted. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export interface GlobalOptions {

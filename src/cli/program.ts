@@ -10,6 +10,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSegment } from './commands/segment.js';
+import { registerStream } from './commands/stream.js';
 
 export const VERSION = '0.1.0';
 
@@ -32,12 +33,14 @@ export function buildProgram(io: CliIo): Command {
         '  $ strata init && strata plan infer events.csv --write\n' +
         '  $ strata ingest events events.csv\n' +
         '  $ strata segment add segments/ && strata segment compute\n' +
-        '  $ strata segment report power-users --json',
+        '  $ strata segment report power-users --json\n' +
+        '  $ cat events.jsonl | strata stream > changes.jsonl',
     );
   registerInit(program, io);
   registerPlan(program, io);
   registerIngest(program, io);
   registerSegment(program, io);
+  registerStream(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

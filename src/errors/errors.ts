@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   STORE_ERROR: { exit: 4, http: 500, summary: 'the store failed' },
   MIGRATION_ERROR: { exit: 4, http: 500, summary: 'the store schema could not be migrated' },
   INTERNAL: { exit: 70, http: 500, summary: 'an internal error' },
+  STATE_INCOMPATIBLE: { exit: 2, http: 409, summary: 'a saved stream state does not fit this version, these segments or these options' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,0 +1,31 @@
+/**
+ * The incremental (streaming) evaluator: the segment IR updated per event, with the same
+ * answers as the batch engines, `entered` / `left` changes at the instant they happen, and
+ * snapshots to disk.
+ *
+ *   createStreamEvaluator({ segments, latenessMs, clock, onChange })  push, pushProfile, tick, membership
+ *   parseStreamRecord(json, plan)                                      a JSON line to an event or a profile
+ *   writeStreamState(file, evaluator) / readStreamState(file)           versioned snapshots, written atomically
+ */
+export {
+  createStreamEvaluator,
+  DEFAULT_LATENESS_MS,
+  STREAM_V8_FLAGS,
+  StreamEvaluator,
+  STREAM_STATE_FORMAT,
+  STREAM_STATE_VERSION,
+  type MembershipChange,
+  type PushResult,
+  type RejectedEvent,
+  type SavedUser,
+  type StreamClock,
+  type StreamEvaluatorOptions,
+  type StreamEvent,
+  type StreamSnapshot,
+  type StreamStateHeader,
+  type StreamStats,
+} from './stream-evaluator.js';
+export { StreamRecordParser, type RecordPlace, type StreamEventRecord, type StreamProfileRecord, type StreamRecord } from './stream-input.js';
+export { readStreamState, writeStreamState } from './stream-state-file.js';
+export { loadStreamSegments } from './stream-segments.js';
+export { forEachJsonLine } from './json-lines.js';
