@@ -80,7 +80,9 @@ export function parsePlan(raw: unknown, base = 'plan'): TrackingPlan {
   }
 
   const seenProperty = new Map<string, { type: FieldType; path: string }>();
-  const events: Record<string, EventSpec> = {};
+  // Maps, turned into objects with fromEntries (own properties): a name such as
+  // "__proto__" stays data instead of setting a prototype.
+  const events = new Map<string, EventSpec>();
   if (raw.events !== undefined && raw.events !== null) {
     if (!isObject(raw.events)) err(`${base}.events`, 'expected a mapping of event name to its spec');
     else {
@@ -96,7 +98,7 @@ export function parsePlan(raw: unknown, base = 'plan'): TrackingPlan {
         for (const key of Object.keys(s)) {
           if (!['properties', 'retention_days', 'description'].includes(key)) err(`${path}.${key}`, 'unknown key; expected properties, retention_days or description');
         }
-        const properties: Record<string, FieldSpec> = {};
+        const properties = new Map<string, FieldSpec>();
         if (s.properties !== undefined && s.properties !== null) {
           if (!isObject(s.properties)) err(`${path}.properties`, 'expected a mapping of property name to its type');
           else {
@@ -109,7 +111,7 @@ export function parsePlan(raw: unknown, base = 'plan'): TrackingPlan {
               if (prior && prior.type !== field.type) {
                 err(`${ppath}.type`, `property "${pname}" is ${prior.type} at ${prior.path}; a property name has one type across all events`);
               } else seenProperty.set(pname, { type: field.type, path: ppath });
-              properties[pname] = field;
+              properties.set(pname, field);
             }
           }
         }
@@ -118,16 +120,16 @@ export function parsePlan(raw: unknown, base = 'plan'): TrackingPlan {
           if (typeof s.retention_days !== 'number' || !Number.isInteger(s.retention_days) || s.retention_days <= 0) err(`${path}.retention_days`, 'expected a positive whole number of days');
           else retentionDays = s.retention_days;
         }
-        events[name] = {
-          properties,
+        events.set(name, {
+          properties: Object.fromEntries(properties),
           ...(retentionDays !== undefined ? { retentionDays } : {}),
           ...(typeof s.description === 'string' ? { description: s.description } : {}),
-        };
+        });
       }
     }
   }
 
-  const traits: Record<string, FieldSpec> = {};
+  const traits = new Map<string, FieldSpec>();
   if (raw.traits !== undefined && raw.traits !== null) {
     if (!isObject(raw.traits)) err(`${base}.traits`, 'expected a mapping of trait name to its type');
     else {
@@ -135,13 +137,13 @@ export function parsePlan(raw: unknown, base = 'plan'): TrackingPlan {
         const path = childPath(`${base}.traits`, name);
         if (!isValidName(name)) err(path, `trait names are 1 to ${NAME_MAX} characters without control characters`);
         const field = parseField(spec, path, err);
-        if (field) traits[name] = field;
+        if (field) traits.set(name, field);
       }
     }
   }
 
   if (errors.length > 0) throw new StrataError('PLAN_INVALID', 'the tracking plan is invalid', errors);
-  return { undeclared, sessionGapMs, events, traits };
+  return { undeclared, sessionGapMs, events: Object.fromEntries(events), traits: Object.fromEntries(traits) };
 }
 
 function parseField(raw: unknown, path: string, err: (p: string, m: string) => void): FieldSpec | undefined {
