@@ -1,7 +1,7 @@
 /**
  * The random definitions and data of the differential property test (test/differential.test.ts),
- * shared with the streaming evaluator's property test (test/stream-property.test.ts). A copy
- * of that file's generators, so the two tests draw from the same space of cases:
+ * shared with the streaming evaluator's property tests (test/stream-property.test.ts,
+ * test/stream-snapshot.test.ts), so every engine is held to the same space of cases:
  *
  * Timestamps sit on a coarse grid (6h steps plus 0, 15 or 30 minutes) and every duration and
  * instant in the definitions is a multiple of 15 minutes on the same grid, so ties, events
@@ -218,17 +218,23 @@ function resolveReferences(match: unknown, index: number): unknown {
   return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, k === 'where' || k === 'after' || k === 'all' || k === 'any' || k === 'not' ? resolveReferences(v, index) : v]));
 }
 
-export const definitions = fc.array(condition, { minLength: 1, maxLength: 4 }).map((matches) =>
-  matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
-);
+/** Up to `maxLength` definitions, keys d0, d1, ...; definition i may reference 0..i-1. */
+export const definitionsUpTo = (maxLength: number) =>
+  fc.array(condition, { minLength: 1, maxLength }).map((matches) =>
+    matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
+  );
 
-/** A dataset and definitions, as the differential test draws them. */
-export const scenario = fc.record({
-  asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
-  events: fc.uniqueArray(eventArb, { maxLength: 40, size: 'medium', selector: (e) => JSON.stringify(e) }),
-  profiles: fc.array(profileArb, { maxLength: 7 }),
-  definitions,
-});
+/** A dataset and up to `maxDefinitions` definitions evaluated on it as one batch. */
+export const scenarioWith = (maxDefinitions: number) =>
+  fc.record({
+    asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
+    events: fc.uniqueArray(eventArb, { maxLength: 40, size: 'medium', selector: (e) => JSON.stringify(e) }),
+    profiles: fc.array(profileArb, { maxLength: 7 }),
+    definitions: definitionsUpTo(maxDefinitions),
+  });
+
+/** A dataset and up to four definitions, as the differential test draws them for DuckDB. */
+export const scenario = scenarioWith(4);
 export type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 /**
@@ -246,5 +252,5 @@ export const denseScenario = fc.record({
     { minLength: 40, maxLength: 300, size: 'max', selector: (e) => JSON.stringify(e) },
   ),
   profiles: fc.array(profileArb, { maxLength: 4 }),
-  definitions,
+  definitions: definitionsUpTo(4),
 });
