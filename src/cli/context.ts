@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig, openStore, type Config } from '../config/index.js';
 import type { EventStore } from '../store/event-store.js';
+import { SegmentRegistry } from '../segments/registry/index.js';
 import { createProgress, type Progress } from './progress.js';
 
 export interface CliIo {
@@ -50,6 +51,15 @@ export class CommandContext {
     } finally {
       await store.close();
     }
+  }
+
+  /**
+   * Run `fn` with the workspace's segment registry (store open, always closed). Every
+   * command that evaluates segments builds its registry here, so the registry always gets
+   * the whole workspace configuration.
+   */
+  withRegistry<T>(fn: (registry: SegmentRegistry, config: Config, store: EventStore) => Promise<T>, config?: Config): Promise<T> {
+    return this.withStore((store, cfg) => fn(new SegmentRegistry(store, cfg.plan), cfg, store), config);
   }
 
   progress(): Progress {

@@ -11,6 +11,12 @@ import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
 import { registerSegment } from './commands/segment.js';
 import { registerStream } from './commands/stream.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerMoments } from './commands/moments.js';
+import { registerFunnel } from './commands/funnel.js';
+import { registerRetention } from './commands/retention.js';
+import { registerRfm } from './commands/rfm.js';
+import { registerUser } from './commands/user.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +47,12 @@ export function buildProgram(io: CliIo): Command {
   registerIngest(program, io);
   registerSegment(program, io);
   registerStream(program, io);
+  registerLifecycle(program, io);
+  registerMoments(program, io);
+  registerFunnel(program, io);
+  registerRetention(program, io);
+  registerRfm(program, io);
+  registerUser(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

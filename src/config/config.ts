@@ -8,6 +8,9 @@ import path from 'node:path';
 import { StrataError, type ErrorDetail } from '../errors/errors.js';
 import { parsePlan, type TrackingPlan } from '../schema/tracking-plan.js';
 import { CONFIG_FILE } from './strata-yaml.js';
+import { parseLifecycleSection, type LifecycleModel } from '../analysis/lifecycle/lifecycle-config.js';
+import { parseMomentsSection, type MomentsConfig } from '../analysis/moments/moments-config.js';
+import { parseRfmSection, type RfmConfig } from '../analysis/rfm/rfm-config.js';
 
 export const STORE_ENGINES = ['duckdb', 'clickhouse'] as const;
 export type StoreEngine = (typeof STORE_ENGINES)[number];
@@ -51,6 +54,12 @@ export interface Config {
   readonly segmentsDir: string;
   readonly store: StoreConfig;
   readonly plan: TrackingPlan;
+  /** The lifecycle model (`lifecycle:`; defaults when absent). */
+  readonly lifecycle: LifecycleModel;
+  /** Key moments (`moments:`). */
+  readonly moments: MomentsConfig;
+  /** RFM settings (`rfm:`). */
+  readonly rfm: RfmConfig;
 }
 
 export interface CreateConfigOptions {
@@ -62,7 +71,7 @@ export interface CreateConfigOptions {
   readonly locate?: (jsonPath: string) => string | undefined;
 }
 
-const TOP_LEVEL_KEYS = ['version', 'data_dir', 'segments_dir', 'store', 'plan'];
+const TOP_LEVEL_KEYS = ['version', 'data_dir', 'segments_dir', 'store', 'plan', 'lifecycle', 'moments', 'rfm'];
 const STORE_KEYS: Readonly<Record<StoreEngine, readonly string[]>> = {
   duckdb: ['engine', 'path', 'threads', 'memory_limit'],
   clickhouse: ['engine', 'url', 'database', 'cluster', 'username', 'password'],
@@ -104,7 +113,12 @@ export function createConfig(options: CreateConfigOptions): Config {
     for (const d of e.details) errors.push({ path: d.path ? where(d.path) : CONFIG_FILE, message: d.message });
   }
 
-  if (errors.length > 0 || !plan || !store) throw new StrataError('CONFIG_INVALID', `${configPath} is invalid`, errors);
+  // The analysis sections are checked against the plan, so only once it parsed.
+  const lifecycle = plan ? parseLifecycleSection(doc.lifecycle, plan, err) : undefined;
+  const moments = plan ? parseMomentsSection(doc.moments, plan, err) : undefined;
+  const rfm = plan ? parseRfmSection(doc.rfm, plan, err) : undefined;
+
+  if (errors.length > 0 || !plan || !store || !lifecycle || !moments || !rfm) throw new StrataError('CONFIG_INVALID', `${configPath} is invalid`, errors);
   return {
     workspaceDir,
     configPath,
@@ -113,6 +127,9 @@ export function createConfig(options: CreateConfigOptions): Config {
     segmentsDir,
     store,
     plan,
+    lifecycle,
+    moments,
+    rfm,
   };
 }
 

@@ -19,6 +19,8 @@ import { parseInstantMs, parseRelativeOffsetMs } from '../../time/time.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatFields, formatPercent, formatRatio, formatSeconds, formatTable } from '../table.js';
 import { definitionFiles, readDefinitions } from './segment-files.js';
+import { registerSegmentHistory } from './segment-history.js';
+import { registerSegmentLint } from './segment-lint.js';
 
 /** `now`, an ISO date or instant, or an offset from now such as `-7d`. */
 export function parseAsOf(text: string, option: string, nowMs: number): number {
@@ -44,8 +46,8 @@ export function registerSegment(program: Command, io: CliIo): void {
         'membership snapshots as of an instant; the other commands read them.',
     );
 
-  const withRegistry = async <T>(ctx: CommandContext, fn: (registry: SegmentRegistry, config: Config, store: EventStore) => Promise<T>): Promise<T> =>
-    ctx.withStore((store, config) => fn(new SegmentRegistry(store, config.plan), config, store));
+  const withRegistry = <T>(ctx: CommandContext, fn: (registry: SegmentRegistry, config: Config, store: EventStore) => Promise<T>): Promise<T> =>
+    ctx.withRegistry(fn);
 
   segment
     .command('add')
@@ -247,6 +249,9 @@ export function registerSegment(program: Command, io: CliIo): void {
       const result = await withRegistry(ctx, (registry) => registry.overlap(keys.length > 0 ? keys : undefined, asOfMs !== undefined ? { asOfMs } : {}));
       ctx.emit(result, renderOverlap);
     });
+
+  registerSegmentHistory(segment, io);
+  registerSegmentLint(segment, io);
 }
 
 function renderShow(d: SegmentDetails): string {

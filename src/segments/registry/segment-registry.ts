@@ -299,6 +299,20 @@ WHERE CASE ${pick} END`;
   }
 
   /**
+   * The snapshot of each segment's current version at asOf, computed (in one batch) where
+   * missing. Analyses restrict to a segment by joining its snapshot's members
+   * (`snapshot_members`, per user: on a cluster each shard holds its own users' rows).
+   */
+  async snapshots(keys: readonly string[], options: AsOfOptions = {}): Promise<Map<string, SnapshotSummary>> {
+    return this.snapshotsAt(unique(keys), this.asOf(options));
+  }
+
+  /** The snapshot of one segment at asOf, computed first when missing. */
+  async snapshot(key: string, options: AsOfOptions = {}): Promise<SnapshotSummary> {
+    return (await this.snapshots([key], options)).get(key)!;
+  }
+
+  /**
    * The snapshot at asOf (computed first when missing) and its member ids, read page by
    * page in byte order of the id so memory stays flat whatever the size.
    */
