@@ -13,6 +13,10 @@
  *   stream    the streaming evaluator over the demo product's JSON lines, events/s against a
  *             bare JSON.parse loop, and state bytes per user (2M events by default). Not run
  *             unless named.
+ *   retention weekly retention tables against hand-written DuckDB queries (10M events by
+ *             default). Not run unless named.
+ *   funnel    a four-step funnel table (overall and by a trait) against a hand-written
+ *             DuckDB query (10M events by default). Not run unless named.
  * With no benchmark named, ingest and segments run (a few minutes on two cores).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -20,7 +24,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { environment, writeResults } from './support/report.js';
 import { formatCount, parseCount, parseCounts } from './support/scale.js';
 
-const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream'] as const;
+const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream', 'retention', 'funnel'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function count(option: string) {
@@ -122,6 +126,26 @@ const program: Command = new Command('bench')
         results.push(r);
       }
       report(`stream-${events.map(formatCount).join('-')}`, { environment: env, options: { events, repetitions: o.reps }, results });
+    }
+    if (selected.includes('retention')) {
+      const { runRetentionBench } = await import('./retention-bench.js');
+      const events = o.events ?? [10_000_000];
+      const results = await runRetentionBench({ ...common, events, users: o.users });
+      if (results.some((r) => r.cases.some((c) => !c.same))) {
+        process.stderr.write('bench: the retention tables disagree with the hand-written queries; those ratios compare different answers\n');
+        process.exitCode = 1;
+      }
+      report(`retention-${events.map(formatCount).join('-')}`, { environment: env, options: { events, users: o.users, repetitions: o.reps, ...store }, results });
+    }
+    if (selected.includes('funnel')) {
+      const { runFunnelBench } = await import('./funnel-bench.js');
+      const events = o.events ?? [10_000_000];
+      const results = await runFunnelBench({ ...common, events, users: o.users });
+      if (results.some((r) => r.cases.some((c) => !c.same))) {
+        process.stderr.write('bench: the funnel tables disagree with the hand-written query; those ratios compare different answers\n');
+        process.exitCode = 1;
+      }
+      report(`funnel-${events.map(formatCount).join('-')}`, { environment: env, options: { events, users: o.users, repetitions: o.reps, ...store }, results });
     }
     if (selected.includes('memory')) {
       const { runMemoryBench } = await import('./memory-bench.js');

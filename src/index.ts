@@ -7,7 +7,8 @@
  * const config = await loadConfig({ cwd: process.cwd() });
  * const store = await openStore(config);
  * await ingestFiles(store, { kind: 'events', files: ['events.jsonl'], plan: config.plan, rejectsPath: 'rejects.jsonl' });
- * const registry = new SegmentRegistry(store, config.plan);
+ * // The lifecycle model makes `{lifecycle: STAGE}` mean the workspace's stages (the default model without it).
+ * const registry = new SegmentRegistry(store, config.plan, { lifecycle: config.lifecycle });
  * const [power] = await registry.compute(['power-users']);
  * await store.close();
  * ```
@@ -77,7 +78,15 @@ export {
 } from './ingest/index.js';
 
 // The segment language, its IR, the SQL compiler and the in-memory evaluator
-export { buildSegmentIR, parseSegmentText, segmentReferences, validateSegment, type SegmentDefinition } from './segments/language/index.js';
+export {
+  buildSegmentIR,
+  checkConditionDocument,
+  parseSegmentText,
+  segmentReferences,
+  validateSegment,
+  type SegmentContext,
+  type SegmentDefinition,
+} from './segments/language/index.js';
 export type { Condition, SegmentIR } from './segments/ir/nodes.js';
 export { compileSegmentBatch, compileSegmentMembers } from './segments/compile/index.js';
 export type { SqlDialect } from './segments/compile/dialect.js';
@@ -114,12 +123,232 @@ export {
   type MemberList,
   type MembersExport,
   type OverlapResult,
+  type BehaviorMetric,
+  type BehaviorReport,
+  type GroupValue,
+  type ReportOptions,
   type SegmentDetails,
   type SegmentListItem,
   type SegmentRegistryOptions,
   type SegmentReport,
   type SnapshotSummary,
 } from './segments/registry/index.js';
+
+// Segments over time: refresh cycles (the scheduler), history, backfill
+export {
+  createSnapshotScheduler,
+  backfillInstants,
+  DEFAULT_BACKFILL_MAX_STEPS,
+  segmentHistory,
+  pairIntersections,
+  type SnapshotScheduler,
+  type SnapshotSchedulerOptions,
+  type SnapshotComputer,
+  type SchedulerTimers,
+  type SnapshotRefresh,
+  type SkippedTick,
+  type RefreshOutcome,
+  type HistoryOptions,
+  type BackfillOptions,
+  type CurrentSegment,
+  type SegmentHistory,
+  type HistoryPoint,
+  type HistorySummary,
+  type BackfillResult,
+  type BackfillSnapshot,
+  type BackfillStatus,
+} from './segments/registry/index.js';
+
+// Lifecycle stages: the model, its stages as IR, report and flow
+export {
+  parseLifecycleSection,
+  defaultLifecycleModel,
+  lifecycleStageIRs,
+  lifecycleStageConditions,
+  lifecycleReport,
+  lifecycleFlow,
+  stageKeys,
+  atRiskThreshold,
+  NOT_YET_SEEN,
+  DEFAULT_ORDER,
+  DEFAULT_PARAMETERS,
+  DEFAULT_FALLBACK,
+  type LifecycleModel,
+  type LifecycleParameters,
+  type LifecycleStage,
+  type LifecycleEvent,
+  type FallbackStage,
+  type UnavailableStage,
+  type StageIR,
+  type LifecycleSettings,
+  type LifecycleReport,
+  type LifecycleReportGroup,
+  type LifecycleReportOptions,
+  type LifecycleFlow,
+  type LifecycleFlowOptions,
+  type FlowRow,
+  type FlowCell,
+  type StageCount,
+  type SegmentRestriction,
+} from './analysis/lifecycle/index.js';
+
+// Key moments: the `moments:` section, computed per user with their instant
+export {
+  parseMomentsSection,
+  describeMomentRule,
+  momentSql,
+  momentsSql,
+  findMoment,
+  momentInstants,
+  momentSummaries,
+  userMoments,
+  writeMomentInstants,
+  momentInstantLine,
+  MOMENT_KINDS,
+  THRESHOLD_PERIODS,
+  type MomentDefinition,
+  type MomentKind,
+  type MomentRule,
+  type MomentsConfig,
+  type ThresholdPeriod,
+  type MomentSqlOptions,
+  type MomentBucket,
+  type MomentInstant,
+  type MomentInstantOptions,
+  type MomentInstantFormat,
+  type MomentPeriod,
+  type MomentsReport,
+  type MomentsSource,
+  type MomentSummary,
+  type MomentSummaryOptions,
+} from './analysis/moments/index.js';
+
+// One user: traits, activity, segments, lifecycle stage, moments, membership history
+export {
+  userProfile,
+  readUser,
+  DEFAULT_RECENT_EVENTS,
+  type UserProfile,
+  type UserProfileOptions,
+  type UserProfileSources,
+  type UserTrait,
+  type UserEvent,
+  type UserSegment,
+  type UserMoment,
+  type LifecycleStageIR,
+  type LifecycleStageResult,
+  type MembershipHistory,
+  type MembershipPoint,
+  type MembershipTransition,
+  type StoredUser,
+} from './analysis/user/index.js';
+
+// Funnels
+export {
+  FUNNEL_ORDERS,
+  analyzeFunnel,
+  checkDropoff,
+  checkFunnelDocument,
+  dropoffDefinition,
+  funnelFromArguments,
+  saveDropoffSegment,
+  stepLabel,
+  type DropoffOptions,
+  type DropoffSaved,
+  type FunnelArguments,
+  type FunnelDefinition,
+  type FunnelDocument,
+  type FunnelGroupResult,
+  type FunnelOptions,
+  type FunnelOrder,
+  type FunnelResult,
+  type FunnelStepDocument,
+  type FunnelStepResult,
+  type FunnelWindowDocument,
+  type StepTimes,
+} from './analysis/funnel/index.js';
+
+// Retention tables (the retention `EventSpec` is renamed: the tracking plan's has the name)
+export {
+  ALIGNMENTS,
+  COHORT_UNITS,
+  DEFAULT_PERIODS,
+  RETENTION_MODES,
+  cellTiming,
+  checkRetentionDefinition,
+  computeRetention,
+  parseRetentionFile,
+  periodLabel,
+  retentionSql,
+  retentionTable,
+  type Alignment,
+  type CohortUnit,
+  type EventSpec as RetentionEventSpec,
+  type RetentionCell,
+  type RetentionCohort,
+  type RetentionContext,
+  type RetentionDefinition,
+  type RetentionGroup,
+  type RetentionMode,
+  type RetentionOverallCell,
+  type RetentionResult,
+  type RetentionSpec,
+} from './analysis/retention/index.js';
+
+// RFM: measures, quantile scores, the named map, ready-made segments
+export {
+  computeRfm,
+  rfmUserRows,
+  rfmSegmentDefinitions,
+  writeRfmUsers,
+  resolveRfmSettings,
+  parseRfmSection,
+  defaultRfmMap,
+  cutPoints,
+  quantiles,
+  frequencyTable,
+  bandOf,
+  purchaseConditions,
+  purchaseAmountSql,
+  QUANTILE_METHODS,
+  DEFAULT_RFM_PREFIX,
+  type PurchaseSettings,
+  type RfmConfig,
+  type RfmOptions,
+  type RfmResult,
+  type RfmSegmentSummary,
+  type RfmMeasureSummary,
+  type RfmUserRow,
+  type RfmSegmentsResult,
+  type GeneratedRfmSegment,
+  type RfmMapEntry,
+  type QuantileMethod,
+  type ScoreLevels,
+} from './analysis/rfm/index.js';
+
+// Segment lint (the over-segmentation guard) and power calculations
+export {
+  lintSegments,
+  LINT_DEFAULTS,
+  OBJECTIVE_METRICS,
+  eventFilterFromDocument,
+  type LintOptions,
+  type LintResult,
+  type LintWarning,
+  type LintSettings,
+  type LintedSegment,
+  type PowerCheck,
+  type LintMetric,
+} from './analysis/lint/index.js';
+export {
+  sampleSizeTwoProportions,
+  sampleSizeTwoMeans,
+  powerTwoProportions,
+  powerTwoMeans,
+  minimumDetectableProportion,
+  minimumDetectableMeanDifference,
+  type TestSettings,
+} from './analysis/power.js';
 
 // The demo product
 export { DEMO_END_MS, demoPlan, runDemo, simulateUser, type DemoOptions, type DemoResult } from './demo/index.js';

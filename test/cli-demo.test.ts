@@ -1,14 +1,25 @@
 /**
  * `strata demo` through the CLI with a small population: the same seed gives the same
- * product and the same segments, a different seed a different one, and every example
- * segment is non-trivial (some members, not everyone).
+ * product, segments and analyses, a different seed a different one, and every example
+ * segment is non-trivial (some members, not everyone). The analyses are held to
+ * independent SQL over the demo's store (step 1 of the funnel, purchasers, core-action
+ * users, cohort sizes), to each other (lifecycle report against the flow's column totals),
+ * and to the commands the "Explore it" hints name, run on the demo workspace.
  */
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { FunnelResult } from '../src/analysis/funnel/index.js';
+import type { LifecycleReport } from '../src/analysis/lifecycle/index.js';
+import type { MomentsReport } from '../src/analysis/moments/index.js';
+import type { RetentionResult } from '../src/analysis/retention/index.js';
+import type { RfmResult } from '../src/analysis/rfm/index.js';
+import type { UserProfile } from '../src/analysis/user/index.js';
+import { loadConfig, openStore } from '../src/config/index.js';
 import type { DemoResult } from '../src/demo/index.js';
-import { demoSegmentFiles } from '../src/demo/index.js';
+import { DEMO_ANALYSIS_SETTINGS, DEMO_END_MS, demoSegmentFiles } from '../src/demo/index.js';
+import { MS } from '../src/time/time.js';
 import { PassThrough } from 'node:stream';
 import { cli, cliJson, cliWith, withTempDir } from './cli-helpers.js';
 
@@ -23,8 +34,21 @@ function fingerprint(r: DemoResult) {
     population: r.population,
     sizes: r.segments.map((s) => [s.key, s.size]),
     pairs: r.overlap.pairs.map((p) => [p.a, p.b, p.intersection]),
+    analyses: rounded(r.analyses),
+    exampleUser: r.exampleUser,
   };
 }
+
+/**
+ * Numbers to 10 significant digits: sums of amounts (RFM's monetary means) are floating
+ * point sums whose last bits depend on the order DuckDB's threads add them in.
+ */
+function rounded<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(10)) : v))) as T;
+}
+
+/** A TIMESTAMP literal for DuckDB (the store keeps UTC instants as TIMESTAMP). */
+const ts = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
 
 describe('strata demo', () => {
   it('is deterministic for a seed, and its segments are neither empty nor everyone', async () => {
@@ -61,6 +85,93 @@ describe('strata demo', () => {
     });
   });
 
+  it('runs lifecycle, funnel, retention, RFM and key moments, consistent with the store and with the commands', async () => {
+    await withTempDir('strata-demo-', async (root) => {
+      const r = await cliJson<DemoResult>(root, 'demo', '--users', '1000', '--seed', '3', '--dir', 'w');
+      const a = r.analyses;
+      const ws = path.join(root, 'w');
+      const asOf = '2025-06-02';
+
+      // The workspace's strata.yaml holds the analysis sections, read back by the loader.
+      const config = await loadConfig({ cwd: ws });
+      expect(config.lifecycle.stages.map((s) => s.key)).toEqual(expect.arrayContaining(['activated', 'advocate', 'at_risk']));
+      expect(config.moments.moments.map((m) => m.key)).toContain('first-core-action');
+      expect(config.rfm.purchase).toMatchObject({ event: 'purchase', value: 'amount' });
+
+      // Lifecycle: every user of the population in exactly one stage; the flow ends where the report is.
+      expect(a.lifecycle.population).toBe(r.population);
+      expect(a.lifecycle.stages.reduce((sum, s) => sum + s.users, 0)).toBe(r.population);
+      expect(a.lifecycleFlow.to).toBe(a.lifecycle.asOf);
+      expect(a.lifecycleFlow.from).toBe(new Date(DEMO_END_MS - 28 * MS.d).toISOString());
+      expect(a.lifecycleFlow.totals.map((t) => [t.stage, t.users])).toEqual(a.lifecycle.stages.map((s) => [s.stage, s.users]));
+      expect(a.lifecycleFlow.users).toBe(r.population);
+      // The lifecycle segment holds paying users in the at_risk stage, so no more than that stage.
+      const atRisk = r.segments.find((s) => s.key === 'at-risk-paying')!;
+      expect(atRisk.size).toBeLessThanOrEqual(a.lifecycle.stages.find((s) => s.stage === 'at_risk')!.users);
+
+      // Funnel: five steps, each reached by no more users than the one before, drop-offs the differences.
+      const steps = a.funnel.groups[0]!.steps;
+      expect(steps.map((s) => s.label)).toEqual([...DEMO_ANALYSIS_SETTINGS.funnel.funnel]);
+      for (let k = 1; k < steps.length; k++) {
+        expect(steps[k]!.reached).toBeLessThanOrEqual(steps[k - 1]!.reached);
+        expect(steps[k]!.droppedOff).toBe(steps[k - 1]!.reached - steps[k]!.reached);
+        expect(steps[k]!.timeFromPrevious!.median).toBeGreaterThan(0);
+      }
+      expect(steps[4]!.reached).toBeGreaterThan(0);
+
+      // Retention: weekly cohorts of the last 12 weeks, periods 0 to 8, returned counts within the cohort.
+      const cohorts = a.retention.groups[0]!.cohorts;
+      expect(a.retention.cohort).toBe('week');
+      expect(cohorts).toHaveLength(12);
+      expect(cohorts[0]!.cells).toHaveLength(9);
+      for (const c of cohorts) for (const cell of c.cells) expect(cell.returned!).toBeLessThanOrEqual(c.size);
+
+      // RFM: the named cells partition the users scored; first paid purchase is reached by every purchaser.
+      expect(a.rfm.users).toBeGreaterThan(0);
+      expect(a.rfm.segments.reduce((sum, s) => sum + s.users, 0)).toBe(a.rfm.users);
+      const reached = Object.fromEntries(a.moments.moments.map((m) => [m.key, m.reached]));
+      expect(reached['first-paid-purchase']).toBe(a.rfm.users);
+      expect(a.moments.population).toBe(r.population);
+
+      // The commands the hints name give the same numbers on the workspace.
+      expect(await cliJson<LifecycleReport>(ws, 'lifecycle', 'report', '--as-of', asOf)).toEqual(a.lifecycle);
+      const f = DEMO_ANALYSIS_SETTINGS.funnel;
+      const funnel = await cliJson<FunnelResult>(ws, 'funnel', ...f.funnel, '--span', f.span, '--within', f.within, '--as-of', asOf);
+      expect(funnel.groups).toEqual(a.funnel.groups);
+      const t = DEMO_ANALYSIS_SETTINGS.retention;
+      const retention = await cliJson<RetentionResult>(ws, 'retention', '--cohort', t.cohort, '--return-event', t.return, '--periods', String(t.periods), '--from', t.from, '--mode', t.mode, '--as-of', asOf);
+      expect(retention).toEqual(a.retention);
+      expect(rounded(await cliJson<RfmResult>(ws, 'rfm', '--as-of', asOf))).toEqual(rounded(a.rfm));
+      expect((await cliJson<MomentsReport>(ws, 'moments', 'list', '--as-of', asOf)).moments.map((m) => [m.key, m.reached])).toEqual(a.moments.moments.map((m) => [m.key, m.reached]));
+      const user = await cliJson<UserProfile>(ws, 'user', r.exampleUser, '--as-of', asOf);
+      // The example user is the first member of the lifecycle segment (7 members with this seed).
+      expect(atRisk.size).toBeGreaterThan(0);
+      expect(user.inPopulation).toBe(true);
+      expect(user.segments.map((s) => s.key)).toContain('at-risk-paying');
+      expect(user.lifecycle?.stage).toBe('at_risk');
+
+      // Independent SQL over the demo's store.
+      const store = await openStore(config);
+      try {
+        const count = async (sql: string) => Number((await store.query(sql))[0]!.n);
+        const end = DEMO_END_MS;
+        expect(steps[0]!.reached).toBe(
+          await count(`SELECT count(DISTINCT user_id) AS n FROM events WHERE event = 'signed_up' AND ts >= ${ts(end - 90 * MS.d)} AND ts < ${ts(end)}`),
+        );
+        expect(a.rfm.users).toBe(await count(`SELECT count(DISTINCT user_id) AS n FROM events WHERE event = 'purchase' AND ts < ${ts(end)}`));
+        const revenue = Number((await store.query(`SELECT sum(p_amount) AS s FROM events WHERE event = 'purchase' AND ts < ${ts(end)}`))[0]!.s);
+        expect(a.rfm.monetary.mean!).toBeCloseTo(revenue / a.rfm.users, 6);
+        expect(reached['first-core-action']).toBe(await count(`SELECT count(DISTINCT user_id) AS n FROM events WHERE event = 'core_task_completed' AND ts < ${ts(end)}`));
+        // Cohorts by first seen (first event of any name) in [asOf - 12w, asOf).
+        expect(cohorts.reduce((sum, c) => sum + c.size, 0)).toBe(
+          await count(`SELECT count(*) AS n FROM (SELECT user_id, min(ts) AS first FROM events GROUP BY user_id) AS u WHERE first >= ${ts(end - 12 * MS.w)} AND first < ${ts(end)}`),
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   it('prints a readable summary and replaces an earlier demo, but not other folders', async () => {
     await withTempDir('strata-demo-', async (root) => {
       const first = await cli(root, 'demo', '--users', '300', '--dir', 'd');
@@ -69,6 +180,13 @@ describe('strata demo', () => {
       expect(first.stdout).toContain('Overlap (Jaccard');
       expect(first.stdout).toContain('What distinguishes each segment');
       expect(first.stdout).toMatch(/power-users\s+Power users\s+engagement\s+\d/);
+      expect(first.stdout).toContain('last 28d, members vs population: active days');
+      for (const heading of ['Lifecycle stages as of', 'Lifecycle flow from 2025-05-05', 'Funnel onboarding as of', 'Retention of weekly cohorts', 'RFM as of', 'Key moments as of']) {
+        expect(first.stdout).toContain(heading);
+      }
+      expect(first.stdout).toMatch(/^ {2}npx strata funnel signed_up onboarding_started profile_completed first_project_created core_task_completed --span 7d /m);
+      expect(first.stdout).toMatch(/^ {2}npx strata user u\d{6} --as-of 2025-06-02$/m);
+      expect(first.stdout).toContain('  npx strata segment lint --as-of 2025-06-02');
 
       const again = await cli(root, 'demo', '--users', '300', '--dir', 'd');
       expect(again.code).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * The segment registry on ClickHouse gives the same answers as on DuckDB (the oracle):
  * the demo product (src/demo, a seeded synthetic SaaS) is ingested into a DuckDB store, a
- * single ClickHouse node and a two-shard cluster; the same calls (add the twelve demo
+ * single ClickHouse node and a two-shard cluster; the same calls (add the thirteen demo
  * segments, compute them at two instants, members, diff, report, overlap, list, show,
  * recompute) run on all three, and their results are compared. Report statistics combine
  * per-shard parts on the cluster, so fractional numbers are compared to 1e-9 relative;
@@ -16,6 +16,8 @@ import { DEMO_END_MS, demoPlan, demoSegmentFiles, writeDemoFiles } from '../src/
 import { ingestFiles } from '../src/ingest/index.js';
 import { parseSegmentText, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
+import { lintSegments, type LintResult } from '../src/analysis/lint/index.js';
+import type { PurchaseSettings } from '../src/analysis/rfm/rfm-config.js';
 import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { MS } from '../src/time/time.js';
@@ -122,7 +124,7 @@ afterAll(async () => {
 describe.skipIf(!clickhouseAvailable()).sequential('the segment registry on ClickHouse matches DuckDB', () => {
   it('adds the demo segments with the same versions', async () => {
     const added = expectSame(await onAll((r) => r.add(definitions)));
-    expect(added).toHaveLength(12);
+    expect(added).toHaveLength(13);
     expect(added.every((a) => a.status === 'created' && a.version === 1)).toBe(true);
   });
 
@@ -159,9 +161,37 @@ describe.skipIf(!clickhouseAvailable()).sequential('the segment registry on Clic
     }
   });
 
+  it('reports the same engagement, conversion and revenue (per-shard sums and recency counts merged)', async () => {
+    const purchase: PurchaseSettings = {
+      event: 'purchase',
+      value: 'amount',
+      quantity: null,
+      where: [{ property: 'billing', type: 'string', cmp: { op: 'eq', value: { kind: 'string', value: 'monthly' } } }],
+    };
+    for (const key of ['big-spenders', 'power-users']) {
+      const report = expectSame(await onAll((r) => r.report(key, { asOfMs: T1, minSupport: 3, purchase, windowMs: 60 * MS.d })));
+      expect(report.behavior.conversion!.population.mean!).toBeGreaterThan(0);
+      expect(report.behavior.revenue!.perConverter.members.users).toBeGreaterThan(0);
+      expect(report.behavior.engagement.recency.population.median).not.toBeNull();
+    }
+  });
+
+  it('lints the same warnings and power calculations', async () => {
+    const purchase: PurchaseSettings = { event: 'purchase', value: 'amount', quantity: null, where: [] };
+    const results = {} as Record<Engine, LintResult>;
+    for (const engine of ENGINES) {
+      results[engine] = await lintSegments(registries.get(engine)!, stores.get(engine)!, plan, { asOfMs: T1, purchase, coreAction: { event: 'core_task_completed', where: [] }, overlap: 0.5 });
+    }
+    const lint = expectSame(results);
+    const checked = lint.segments.filter((s) => s.power.status !== 'skipped');
+    expect(new Set(checked.map((s) => s.power.test))).toEqual(new Set(['two-proportions', 'two-means']));
+    expect(checked.length).toBeGreaterThanOrEqual(6);
+    expect(lint.warnings.some((w) => w.kind === 'underpowered')).toBe(true);
+  });
+
   it('overlaps the same pairs', async () => {
     const overlap = expectSame(await onAll((r) => r.overlap(undefined, { asOfMs: T1 })));
-    expect(overlap.pairs).toHaveLength(66);
+    expect(overlap.pairs).toHaveLength((13 * 12) / 2);
     expect(overlap.pairs.some((p) => p.intersection > 0)).toBe(true);
   });
 

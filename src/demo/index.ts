@@ -9,6 +9,8 @@ export {
   type DemoResult,
   type DemoSegmentSummary,
 } from './run-demo.js';
+export { runDemoAnalyses, DEMO_ANALYSIS_SETTINGS, DEMO_FUNNEL_STEPS, type DemoAnalyses, type DemoAnalysisProgress } from './demo-analyses.js';
+export { DEMO_ANALYSIS_YAML, withDemoAnalysis } from './demo-analysis-config.js';
 export { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
 export { simulateUser, demoUserId, DEMO_DAYS, DEMO_END_MS, type DemoSink, type ProductOptions } from './synthetic-product.js';
 export { demoPlan, DEMO_PLAN_DOCUMENT } from './demo-plan.js';

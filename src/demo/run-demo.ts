@@ -1,21 +1,24 @@
 /**
  * `strata demo`: generate the synthetic product, ingest it through the real ingestion path
  * into a fresh workspace, add the example segments through the registry, compute them in
- * one batch, and collect sizes, overlaps and what distinguishes each segment.
+ * one batch, collect sizes, overlaps and what distinguishes each segment, then run the
+ * behavioural analyses (lifecycle, funnel, retention, RFM, key moments) on the same data.
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initWorkspace, openStore } from '../config/index.js';
+import { initWorkspace, loadConfig, openStore, type Config } from '../config/index.js';
 import { StrataError } from '../errors/errors.js';
 import { ingestFiles, type IngestReport } from '../ingest/index.js';
 import { parseSegmentText, validateSegment, type SegmentDefinition } from '../segments/language/index.js';
 import { SegmentRegistry, type ComputeResult, type OverlapResult, type SegmentReport } from '../segments/registry/index.js';
 import { formatInstant } from '../time/time.js';
+import { runDemoAnalyses, type DemoAnalyses } from './demo-analyses.js';
+import { withDemoAnalysis } from './demo-analysis-config.js';
 import { demoPlan } from './demo-plan.js';
 import { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
-import { DEMO_DAYS, DEMO_END_MS } from './synthetic-product.js';
+import { DEMO_DAYS, DEMO_END_MS, demoUserId } from './synthetic-product.js';
 
 export const DEMO_DEFAULT_USERS = 20_000;
 export const DEMO_DEFAULT_SEED = 42;
@@ -56,7 +59,18 @@ export interface DemoResult {
   readonly segments: readonly DemoSegmentSummary[];
   readonly overlap: OverlapResult;
   readonly reports: readonly SegmentReport[];
-  readonly timings: { readonly generateMs: number; readonly ingestMs: number; readonly computeMs: number; readonly analyseMs: number; readonly totalMs: number };
+  /** The behavioural analyses, all as of `asOf` (the flow from 28 days before it). */
+  readonly analyses: DemoAnalyses;
+  /** A real user of the demo for `strata user` (a member of a lifecycle segment when it has one). */
+  readonly exampleUser: string;
+  readonly timings: {
+    readonly generateMs: number;
+    readonly ingestMs: number;
+    readonly computeMs: number;
+    readonly analyseMs: number;
+    readonly analysesMs: number;
+    readonly totalMs: number;
+  };
 }
 
 /** The example segment definitions shipped with Strata (src/demo/segments, resolved from src or dist). */
@@ -84,8 +98,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const dir = path.resolve(options.dir);
   await prepareFolder(dir);
-  const plan = demoPlan();
-  const { config } = await initWorkspace(dir, { plan });
+  const config = await createDemoWorkspace(dir);
+  const plan = config.plan;
   await writeFile(path.join(dir, DEMO_MARKER), `Created by \`strata demo\` (seed ${seed}, ${users} users). A later demo run may replace this folder.\n`);
   // The whole demo folder is generated output.
   await writeFile(path.join(dir, '.gitignore'), '*\n');
@@ -138,9 +152,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (const file of files) {
       const target = path.join(config.segmentsDir, path.basename(file));
       await copyFile(file, target);
-      definitions.push(validateSegment(parseSegmentText(await readFile(target, 'utf8'), path.relative(dir, target)), plan));
+      definitions.push(validateSegment(parseSegmentText(await readFile(target, 'utf8'), path.relative(dir, target)), plan, { lifecycle: config.lifecycle }));
     }
-    const registry = new SegmentRegistry(store, plan);
+    const registry = new SegmentRegistry(store, plan, { lifecycle: config.lifecycle });
     await registry.add(definitions);
     progress({ phase: 'computing', done: 0, total: 1 });
     const computed: ComputeResult[] = await registry.compute(
@@ -159,10 +173,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const reports: SegmentReport[] = [];
     for (const [i, def] of definitions.entries()) {
       progress({ phase: 'reporting', done: i, total: definitions.length });
-      reports.push(await registry.report(def.key, { asOfMs: DEMO_END_MS, limit: options.reportLimit ?? 40 }));
+      reports.push(await registry.report(def.key, { asOfMs: DEMO_END_MS, limit: options.reportLimit ?? 40, purchase: config.rfm.purchase }));
     }
     progress({ phase: 'reporting', done: definitions.length, total: definitions.length });
     const analyseMs = performance.now() - analyseStart;
+
+    // 5. The behavioural analyses on the same data.
+    const analysesStart = performance.now();
+    const analyses = await runDemoAnalyses(store, registry, config, DEMO_END_MS, progress);
+    const exampleUser = await pickExampleUser(registry, computed);
+    const analysesMs = performance.now() - analysesStart;
 
     const population = computed[0]?.population ?? 0;
     const byKey = new Map(computed.map((c) => [c.key, c]));
@@ -184,17 +204,44 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       segments,
       overlap,
       reports,
+      analyses,
+      exampleUser,
       timings: {
         generateMs: Math.round(generateMs),
         ingestMs: Math.round(ingestMs),
         computeMs: Math.round(computeMs),
         analyseMs: Math.round(analyseMs),
+        analysesMs: Math.round(analysesMs),
         totalMs: Math.round(performance.now() - started),
       },
     };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * `strata init` with the demo plan, then the analysis sections appended to strata.yaml as
+ * a team would write them, and the file read back through the workspace loader (so a
+ * mistake in them would be reported with its strata.yaml line).
+ */
+async function createDemoWorkspace(dir: string): Promise<Config> {
+  const { config: initial } = await initWorkspace(dir, { plan: demoPlan() });
+  await writeFile(initial.configPath, withDemoAnalysis(await readFile(initial.configPath, 'utf8')));
+  return loadConfig({ cwd: dir, workspace: dir });
+}
+
+/** Segments whose members make a telling `strata user` example, best first. */
+const EXAMPLE_USER_SEGMENTS = ['at-risk-paying', 'lapsing-customers', 'power-users'];
+
+/** The first member (by id) of the first non-empty example segment, else the first user. */
+async function pickExampleUser(registry: SegmentRegistry, computed: readonly ComputeResult[]): Promise<string> {
+  for (const key of EXAMPLE_USER_SEGMENTS) {
+    const c = computed.find((x) => x.key === key);
+    if (!c || c.size === 0) continue;
+    for await (const id of registry.memberIds(c.snapshotId, 1)) return id;
+  }
+  return demoUserId(0);
 }
 
 /** Make `dir` ready for a fresh demo: absent, empty, or an earlier demo (replaced). */

@@ -22,6 +22,9 @@ export const ERROR_CATALOGUE = {
   MIGRATION_ERROR: { exit: 4, http: 500, summary: 'the store schema could not be migrated' },
   INTERNAL: { exit: 70, http: 500, summary: 'an internal error' },
   STATE_INCOMPATIBLE: { exit: 2, http: 409, summary: 'a saved stream state does not fit this version, these segments or these options' },
+  USER_NOT_FOUND: { exit: 2, http: 404, summary: 'no user with that id' },
+  MOMENT_NOT_FOUND: { exit: 2, http: 404, summary: 'no key moment with that key' },
+  LINT_WARNINGS: { exit: 1, http: 422, summary: 'segment lint found warnings and --strict was given' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -3,6 +3,7 @@
  * files name columns; JSON names top-level keys, and nests the rest under `properties`
  * (events) or `traits` (profiles) or keeps them flat.
  */
+import path from 'node:path';
 import { StrataError, type ErrorDetail } from '../errors/errors.js';
 import { isValidName } from '../schema/tracking-plan.js';
 import type { SourceMapping, SourceShape } from '../store/event-store.js';
@@ -16,6 +17,12 @@ export interface ColumnMapping {
   readonly event?: string | { readonly literal: string };
   /** A unique event id column (default `event_id` when the file has one); without it a content hash stands in. */
   readonly id?: string;
+  /**
+   * Events: each row's id is its file's base name and line (`orders.csv:1234`), so exact
+   * repeated rows are distinct events and re-ingesting the same file stays idempotent.
+   * Excludes `id`.
+   */
+  readonly rowIds?: boolean;
 }
 
 export const DEFAULT_MAPPING = { user: 'user_id', time: 'timestamp', event: 'event', id: 'event_id' } as const;
@@ -36,17 +43,55 @@ export function resolveMapping(kind: 'events' | 'profiles', mapping: ColumnMappi
       { path: '--event', message: 'expected 1 to 128 characters without control characters' },
     ]);
   }
+  if (mapping?.rowIds === true && mapping.id !== undefined) {
+    throw new StrataError('MAPPING_INVALID', '--row-ids and --id both say where event ids come from; give one', [
+      { path: '--row-ids', message: 'row ids (file name and line) replace an id column: drop --id, or drop --row-ids to use the column' },
+    ]);
+  }
+  if (mapping?.rowIds === true) {
+    requireColumns(label, columns, eventColumns(user, time, event));
+    return { kind, user, time, event, id: null, rowIds: rowIdPrefix(label), container: 'properties' };
+  }
   // The default id column is optional; one named explicitly must exist.
   const explicitId = mapping?.id;
   const id = explicitId ?? (columns === null || columns.includes(DEFAULT_MAPPING.id) ? DEFAULT_MAPPING.id : null);
+  const wanted = eventColumns(user, time, event);
+  if (explicitId !== undefined) wanted.push({ column: explicitId, role: 'event id', option: '--id' });
+  requireColumns(label, columns, wanted);
+  return { kind, user, time, event, id, container: 'properties' };
+}
+
+function eventColumns(user: string, time: string, event: { column: string } | { literal: string }): Wanted[] {
   const wanted: Wanted[] = [
     { column: user, role: 'user id', option: '--user' },
     { column: time, role: 'timestamp', option: '--time' },
   ];
   if ('column' in event) wanted.push({ column: event.column, role: 'event name', option: '--event' });
-  if (explicitId !== undefined) wanted.push({ column: explicitId, role: 'event id', option: '--id' });
-  requireColumns(label, columns, wanted);
-  return { kind, user, time, event, id, container: 'properties' };
+  return wanted;
+}
+
+/** The id prefix of a file's rows under `rowIds`: its base name (`orders.csv.gz`). */
+export function rowIdPrefix(label: string): string {
+  return path.basename(label);
+}
+
+/**
+ * Row ids are unique only while base names are: two files of one run with the same base
+ * name would give their rows the same ids (and the second file's rows would be dropped as
+ * duplicates), so such a run is refused.
+ */
+export function checkRowIdFiles(labels: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const label of labels) {
+    const base = rowIdPrefix(label);
+    const first = seen.get(base);
+    if (first !== undefined) {
+      throw new StrataError('MAPPING_INVALID', `--row-ids: ${first} and ${label} have the same base name ${JSON.stringify(base)}, so their rows would get the same ids`, [
+        { path: label, message: 'rename one of the files (row ids are the base name and the line)' },
+      ]);
+    }
+    seen.set(base, label);
+  }
 }
 
 interface Wanted {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { StrataError } from '../errors/errors.js';
 import type { TrackingPlan } from '../schema/tracking-plan.js';
 import type { EventStore, IngestSpec, IngestStep, SourceFormat, StagedSource } from '../store/event-store.js';
-import { resolveMapping, type ColumnMapping } from './column-mapping.js';
+import { checkRowIdFiles, resolveMapping, type ColumnMapping } from './column-mapping.js';
 import { ingestFields } from './ingest-fields.js';
 import type { IngestProgress, IngestReport } from './ingest-report.js';
 import { resolveSource, type ResolvedSource } from './source-files.js';
@@ -56,6 +56,7 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
     throw new StrataError('INPUT_INVALID', `unknown ingest kind ${JSON.stringify(kind)}`, [{ path: 'kind', message: 'expected events or profiles' }]);
   }
   if (input.inputs.length === 0) throw new StrataError('INPUT_INVALID', 'no files to ingest', [{ path: 'files', message: 'expected at least one file' }]);
+  if (kind === 'events' && input.mapping?.rowIds === true) checkRowIdFiles(input.inputs.map((f) => f.label));
   const startedAtMs = Date.now();
   const t0 = performance.now();
   const resolved: ResolvedSource[] = [];

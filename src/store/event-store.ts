@@ -103,6 +103,12 @@ export interface SourceMapping {
   readonly event: { readonly column: string } | { readonly literal: string } | null;
   /** A column holding a unique event id; rows where it is empty fall back to the content hash. */
   readonly id: string | null;
+  /**
+   * Events only: when set, every valid row's event id is `<rowIds>:<line>` (the file's base
+   * name and the row's line, counted as in the rejects file), instead of `id` or a content
+   * hash: repeated rows stay distinct events and re-ingesting the file adds nothing.
+   */
+  readonly rowIds?: string;
   /** JSON: the key of the nested object that holds the fields (`properties` or `traits`). */
   readonly container: string;
 }

@@ -149,6 +149,11 @@ const windowArb: fc.Arbitrary<Doc> = fc.oneof(
   fc.constant({}),
   duration.map((d) => ({ within: d })),
   fc.tuple(gridMs, fc.integer({ min: 1, max: 16 })).map(([from, steps]) => ({ during: [iso(from), iso(from + steps * STEP)] })),
+  // Offsets before asOf ([asOf - far, asOf - near)), the relative form of during.
+  fc
+    .tuple(duration, fc.constantFrom('0m', ...DURATIONS))
+    .filter(([a, b]) => durationMs(a) > durationMs(b))
+    .map(([far, near]) => ({ during: [`-${far}`, `-${near}`] })),
   gridIso.map((s) => ({ since: s })),
   fc.tuple(eventFilter, duration).map(([f, d]) => ({ after: f, within: d })),
   duration.map((d) => ({ after: { trait: 'trial_at' }, within: d })),

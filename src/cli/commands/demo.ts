@@ -1,23 +1,31 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { formatIngestSummary } from '../../ingest/index.js';
-import { DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, runDemo, type DemoResult } from '../../demo/index.js';
+import type { LifecycleFlow, LifecycleReport } from '../../analysis/lifecycle/index.js';
+import type { MomentsReport } from '../../analysis/moments/index.js';
+import type { RfmResult } from '../../analysis/rfm/index.js';
+import { DEMO_ANALYSIS_SETTINGS, DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, runDemo, type DemoResult } from '../../demo/index.js';
+import type { BehaviorMetric, BehaviorReport } from '../../segments/registry/index.js';
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatRatio, formatSeconds, formatTable } from '../table.js';
+import { renderFunnel } from './funnel.js';
+import { renderRetention } from './retention.js';
 import { displayPath, overlapMatrix } from './segment.js';
 
 export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
-    .summary('generate a synthetic SaaS product, ingest it, and compute example segments')
+    .summary('generate a synthetic SaaS product, ingest it, compute example segments and analyses')
     .description(
       'Generate a seeded synthetic SaaS product (20,000 users and about 2 million events over\n' +
         '180 days by default: acquisition channels, devices, locales, free/pro/team plans, an\n' +
         'onboarding funnel with drop-offs, feature depth, upgrades with revenue, churn and\n' +
-        'resurrection, busier weekdays), ingest it into a fresh workspace, add twelve example\n' +
+        'resurrection, busier weekdays), ingest it into a fresh workspace, add thirteen example\n' +
         'segments, compute them in one batch, and print sizes, overlaps and what distinguishes\n' +
-        'each. The same seed always gives the same data and the same segments.',
+        'each; then lifecycle stages and their flow over the last 28 days, the onboarding\n' +
+        'funnel, weekly retention, RFM and the key moments configured in its strata.yaml.\n' +
+        'The same seed always gives the same data, segments and analyses.',
     )
     .option('--users <N>', 'number of users', String(DEMO_DEFAULT_USERS))
     .option('--seed <S>', 'random seed (a whole number)', String(DEMO_DEFAULT_SEED))
@@ -100,11 +108,25 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
     for (const n of numeric.slice(0, 2)) {
       out.push(`  ${n.name}: mean ${formatRatio(n.meanMembers, 1)} among members vs ${formatRatio(n.meanRest, 1)} for the rest (standardized difference ${formatRatio(n.standardizedDifference)})`);
     }
+    out.push(`  ${behaviourLine(rep.behavior)}`);
   }
+  const a = r.analyses;
+  out.push('');
+  out.push(renderLifecycle(a.lifecycle));
+  out.push('');
+  out.push(renderFlow(a.lifecycleFlow));
+  out.push('');
+  out.push(renderFunnel(a.funnel));
+  out.push('');
+  out.push(renderRetention(a.retention));
+  out.push('');
+  out.push(renderRfmSummary(a.rfm));
+  out.push('');
+  out.push(renderMoments(a.moments));
   out.push('');
   const t = r.timings;
   out.push(
-    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)})`,
+    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)})`,
   );
   out.push('');
   out.push('Explore it:');
@@ -113,5 +135,75 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
   out.push(`  npx strata segment report ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate}`);
   out.push(`  npx strata segment members ${r.segments[5]?.key ?? r.segments[0]?.key ?? 'KEY'} --as-of ${asOfDate} --out members.csv`);
   out.push(`  npx strata segment diff ${r.segments[1]?.key ?? r.segments[0]?.key ?? 'KEY'} --from 2025-05-01 --to ${asOfDate}`);
+  out.push(`  npx strata segment lint --as-of ${asOfDate}`);
+  for (const hint of analysisHints(r, asOfDate)) out.push(`  npx strata ${hint}`);
   return out.join('\n');
+}
+
+/** The commands that reproduce the demo's analyses (same settings), and a user profile. */
+function analysisHints(r: DemoResult, asOfDate: string): string[] {
+  const { funnel, retention, flowDays } = DEMO_ANALYSIS_SETTINGS;
+  const fromDate = new Date(Date.parse(r.asOf) - flowDays * 86_400_000).toISOString().slice(0, 10);
+  return [
+    `lifecycle report --as-of ${asOfDate} --by plan`,
+    `lifecycle flow --from ${fromDate} --to ${asOfDate}`,
+    `funnel ${funnel.funnel.join(' ')} --span ${funnel.span} --within ${funnel.within} --as-of ${asOfDate}`,
+    `retention --cohort ${retention.cohort} --return-event ${retention.return} --periods ${retention.periods} --from ${retention.from} --mode ${retention.mode} --as-of ${asOfDate}`,
+    `rfm --as-of ${asOfDate}`,
+    `moments list --as-of ${asOfDate}`,
+    `user ${r.exampleUser} --as-of ${asOfDate}`,
+  ];
+}
+
+/** One line of the members' behaviour against the population (segment report's behaviour table, abridged). */
+function behaviourLine(b: BehaviorReport): string {
+  const mean = (m: BehaviorMetric, digits = 1) => `${formatRatio(m.members.mean, digits)} vs ${formatRatio(m.population.mean, digits)}`;
+  const share = (m: BehaviorMetric) => `${m.members.mean === null ? '-' : formatPercent(m.members.mean)} vs ${m.population.mean === null ? '-' : formatPercent(m.population.mean)}`;
+  const parts = [`active days ${mean(b.engagement.activeDays)}`, `events ${mean(b.engagement.frequency)}`];
+  if (b.conversion) parts.push(`did ${b.purchase?.event ?? 'purchase'} ${share(b.conversion)}`);
+  if (b.revenue) parts.push(`revenue per user ${mean(b.revenue.perUser, 2)}`);
+  return `last ${b.window}, members vs population: ${parts.join('; ')}`;
+}
+
+function renderLifecycle(l: LifecycleReport): string {
+  return (
+    `Lifecycle stages as of ${l.asOf} (${formatCount(l.population)} users; each in the first stage, in this order, whose condition holds)\n` +
+    formatTable(
+      [{ header: 'STAGE' }, { header: 'NAME' }, { header: 'USERS', align: 'right' }, { header: 'SHARE', align: 'right' }],
+      l.stages.map((s) => [s.stage, s.name, formatCount(s.users), formatPercent(s.share)]),
+    )
+  );
+}
+
+function renderFlow(f: LifecycleFlow): string {
+  // Rows nobody was in (and who stayed nowhere) say nothing; keep the matrix short.
+  const rows = f.rows.filter((row) => row.users > 0);
+  return (
+    `Lifecycle flow from ${f.from} to ${f.to} (${formatCount(f.users)} users: stage then, by row, against stage now, by column)\n` +
+    formatTable(
+      [{ header: 'THEN \\ NOW' }, ...f.stages.map((s) => ({ header: s.key, align: 'right' as const })), { header: 'TOTAL', align: 'right' }],
+      [...rows.map((row) => [row.stage, ...row.to.map((c) => formatCount(c.users)), formatCount(row.users)]), ['TOTAL', ...f.totals.map((t) => formatCount(t.users)), formatCount(f.users)]],
+    )
+  );
+}
+
+function renderRfmSummary(r: RfmResult): string {
+  const head = `RFM as of ${r.asOf} on ${r.event}: ${formatCount(r.users)} customers scored 1-${r.scores} (${r.method} quantiles)`;
+  if (r.users === 0) return `${head}\nNo one to score.`;
+  const means = `mean recency ${formatRatio(r.recency.mean, 1)} days, frequency ${formatRatio(r.frequency.mean, 2)} purchases, monetary ${formatRatio(r.monetary.mean, 2)}`;
+  const table = formatTable(
+    [{ header: 'SEGMENT' }, { header: 'USERS', align: 'right' }, { header: 'SHARE', align: 'right' }, { header: 'RECENCY', align: 'right' }, { header: 'FREQUENCY', align: 'right' }, { header: 'MONETARY', align: 'right' }],
+    r.segments.map((s) => [s.name, formatCount(s.users), s.share === null ? '-' : formatPercent(s.share), formatRatio(s.recency, 1), formatRatio(s.frequency, 1), formatRatio(s.monetary, 2)]),
+  );
+  return `${head}\n${means}\n${table}`;
+}
+
+function renderMoments(m: MomentsReport): string {
+  return (
+    `Key moments as of ${m.asOf} (users who reached each, of ${formatCount(m.population)})\n` +
+    formatTable(
+      [{ header: 'MOMENT' }, { header: 'NAME' }, { header: 'KIND' }, { header: 'REACHED', align: 'right' }, { header: 'SHARE', align: 'right' }],
+      m.moments.map((x) => [x.key, x.name, x.kind, formatCount(x.reached), m.population > 0 ? formatPercent(x.reached / m.population) : '-']),
+    )
+  );
 }

@@ -7,6 +7,7 @@ import { addEventMappingOptions, addFormatOption, addProfileMappingOptions, toCo
 
 interface IngestOptions extends MappingOptions {
   rejects?: string;
+  rowIds?: boolean;
 }
 
 export function registerIngest(program: Command, io: CliIo): void {
@@ -32,13 +33,17 @@ export function registerIngest(program: Command, io: CliIo): void {
   addEventMappingOptions(events);
   addFormatOption(events);
   events
+    .option(
+      '--row-ids',
+      "each row's event id is its file's base name and line (orders.csv:1234): identical rows stay distinct events, and re-ingesting the file still adds nothing (not with --id)",
+    )
     .option('--rejects <PATH>', 'where rejected rows go (default: a new file under the data folder)')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  $ strata ingest events events.jsonl.gz\n' +
         '  $ strata ingest events clicks.csv --user uid --time ts --event action\n' +
-        '  $ strata ingest events online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase',
+        '  $ strata ingest events online-retail.csv.gz --user CustomerID --time InvoiceDate --event =purchase --row-ids',
     )
     .action((files: string[], opts: IngestOptions, command: Command) => runIngest('events', files, opts, command, io));
 
@@ -62,7 +67,8 @@ export function registerIngest(program: Command, io: CliIo): void {
 async function runIngest(kind: 'events' | 'profiles', files: string[], opts: IngestOptions, command: Command, io: CliIo): Promise<void> {
   const ctx = CommandContext.from(io, command);
   const config = await ctx.loadConfig();
-  const mapping = toColumnMapping(opts);
+  const columns = toColumnMapping(opts);
+  const mapping = opts.rowIds === true ? { ...columns, rowIds: true } : columns;
   const rejectsPath = opts.rejects
     ? path.resolve(io.cwd, opts.rejects)
     : path.join(config.rejectsDir, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);

@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StrataError, type ErrorDetail } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
-import { parseSegmentText, validateSegment, type SegmentDefinition } from '../../segments/language/index.js';
+import { parseSegmentText, validateSegment, type SegmentContext, type SegmentDefinition } from '../../segments/language/index.js';
 
 const DEFINITION_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
@@ -47,7 +47,12 @@ async function walk(dir: string): Promise<string[]> {
  * Parse and validate every definition in `files` (one per file, or a list of them).
  * Collects the errors of all files before failing, each detail prefixed with its file.
  */
-export async function readDefinitions(files: readonly string[], plan: TrackingPlan, displayPath: (file: string) => string): Promise<DefinitionSource[]> {
+export async function readDefinitions(
+  files: readonly string[],
+  plan: TrackingPlan,
+  displayPath: (file: string) => string,
+  context: SegmentContext = {},
+): Promise<DefinitionSource[]> {
   const out: DefinitionSource[] = [];
   const errors: ErrorDetail[] = [];
   for (const file of files) {
@@ -57,7 +62,7 @@ export async function readDefinitions(files: readonly string[], plan: TrackingPl
       const items = Array.isArray(raw) ? raw.map((r, i) => ({ raw: r as unknown, at: `[${i}]` })) : [{ raw, at: '' }];
       for (const { raw: item, at } of items) {
         try {
-          out.push({ file, definition: validateSegment(item, plan) });
+          out.push({ file, definition: validateSegment(item, plan, context) });
         } catch (e) {
           if (!(e instanceof StrataError)) throw e;
           const details = e.details.length > 0 ? e.details : [{ message: e.message }];

@@ -13,13 +13,16 @@ import {
   type SegmentDetails,
   type SegmentListItem,
   type SegmentReport,
+  type BehaviorMetric,
+  type BehaviorReport,
 } from '../../segments/registry/index.js';
 import type { EventStore } from '../../store/event-store.js';
-import { parseInstantMs, parseRelativeOffsetMs } from '../../time/time.js';
+import { parseDurationMs, parseInstantMs, parseRelativeOffsetMs } from '../../time/time.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatFields, formatPercent, formatRatio, formatSeconds, formatTable } from '../table.js';
 import { definitionFiles, readDefinitions } from './segment-files.js';
 import { registerSegmentHistory } from './segment-history.js';
+import { computeEvery, type ComputeEveryOptions } from './segment-refresh.js';
 import { registerSegmentLint } from './segment-lint.js';
 
 /** `now`, an ISO date or instant, or an offset from now such as `-7d`. */
@@ -70,7 +73,7 @@ export function registerSegment(program: Command, io: CliIo): void {
             { path: inputs.map((f) => displayPath(io, f)).join(', '), message: 'expected .yaml, .yml or .json files' },
           ]);
         }
-        const sources = await readDefinitions(found, config.plan, (f) => displayPath(io, f));
+        const sources = await readDefinitions(found, config.plan, (f) => displayPath(io, f), { lifecycle: config.lifecycle });
         const added = await registry.add(sources.map((s) => s.definition));
         return added.map((r, i) => ({ ...r, file: sources[i]!.file }));
       });
@@ -138,9 +141,21 @@ export function registerSegment(program: Command, io: CliIo): void {
     )
     .argument('[KEY...]', 'segment keys (default: every segment)')
     .option('--as-of <T>', AS_OF_HELP)
-    .addHelpText('after', '\nExamples:\n  $ strata segment compute\n  $ strata segment compute power-users gone-quiet --as-of 2025-06-02')
-    .action(async (keys: string[], opts: { asOf?: string }, command: Command) => {
+    .option('--every <D>', 'refresh on a schedule: every D (30s, 15m, 1h, 1d), as of each multiple of D since the epoch, until Ctrl-C')
+    .option('--count <N>', 'with --every: stop after N refreshes')
+    .option('--catch-up', 'with --every: refresh the latest tick at or before now at once instead of waiting for the next')
+    .addHelpText(
+      'after',
+      '\nWith --every, each refresh computes as of its tick (every 1h: :00 UTC), not the wall time it ran,\n' +
+        'prints one line (one JSON line with --json), and never overlaps the one before (a tick due\n' +
+        'meanwhile is skipped and reported). A failed refresh is reported and the schedule goes on;\n' +
+        'Ctrl-C or TERM stops after the refresh in flight.\n' +
+        '\nExamples:\n  $ strata segment compute\n  $ strata segment compute power-users gone-quiet --as-of 2025-06-02\n' +
+        '  $ strata segment compute --every 1h\n  $ strata segment compute power-users --every 15m --count 4 --json',
+    )
+    .action(async (keys: string[], opts: { asOf?: string } & ComputeEveryOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
+      if (opts.every !== undefined || opts.count !== undefined || opts.catchUp) return computeEvery(ctx, keys, opts);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : undefined;
       const progress = ctx.progress();
       let results: ComputeResult[];
@@ -218,21 +233,29 @@ export function registerSegment(program: Command, io: CliIo): void {
 
   segment
     .command('report')
-    .summary('size, share, and the traits and events that distinguish the members')
+    .summary('size, share, distinguishing traits and events, engagement, conversion and revenue')
     .description(
       'Report a segment as of an instant: its size and share of the population, then the\n' +
         'traits and events most over- or under-represented among members compared with the\n' +
-        'rest, with lift (share among members / share in the population).',
+        'rest, with lift (share among members / share in the population), then engagement\n' +
+        '(events, active days, distinct events per user in the window; days since the last\n' +
+        'event), conversion (share who did the purchase event in the window) and revenue per\n' +
+        'user and per converter, for the members against the whole population. Conversion and\n' +
+        'revenue use the purchase event of the `rfm:` settings in strata.yaml.',
     )
     .argument('<KEY>', 'the segment key')
     .option('--as-of <T>', AS_OF_HELP)
     .option('--limit <N>', 'features listed per kind', '10')
-    .addHelpText('after', '\nExamples:\n  $ strata segment report power-users --as-of 2025-06-02')
-    .action(async (key: string, opts: { asOf?: string; limit: string }, command: Command) => {
+    .option('--window <D>', 'the engagement, conversion and revenue window before the as-of instant (7d, 4w, 12h)', '28d')
+    .addHelpText('after', '\nExamples:\n  $ strata segment report power-users --as-of 2025-06-02\n  $ strata segment report big-spenders --window 90d --json')
+    .action(async (key: string, opts: { asOf?: string; limit: string; window: string }, command: Command) => {
       const ctx = CommandContext.from(io, command);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : undefined;
       const limit = wholeNumber(opts.limit, '--limit');
-      const report = await withRegistry(ctx, (registry) => registry.report(key, { ...(asOfMs !== undefined ? { asOfMs } : {}), limit }));
+      const windowMs = parseWindow(opts.window, '--window');
+      const report = await withRegistry(ctx, (registry, config) =>
+        registry.report(key, { ...(asOfMs !== undefined ? { asOfMs } : {}), limit, windowMs, purchase: config.rfm.purchase }),
+      );
       ctx.emit(report, renderReport);
     });
 
@@ -317,7 +340,54 @@ export function renderReport(r: SegmentReport): string {
           [{ header: 'NUMERIC TRAIT' }, { header: 'MEAN MEMBERS', align: 'right' }, { header: 'MEAN REST', align: 'right' }, { header: 'STD DIFF', align: 'right' }],
           r.numeric.map((n) => [n.name, formatRatio(n.meanMembers, 1), formatRatio(n.meanRest, 1), formatRatio(n.standardizedDifference)]),
         );
-  return `${head}\n\n${features}${numeric}\n\nShares are of members and of everyone else; lift = share among members / share in the population.`;
+  return `${head}\n\n${features}${numeric}\n\nShares are of members and of everyone else; lift = share among members / share in the population.\n\n${renderBehavior(r.behavior)}`;
+}
+
+/** Engagement, conversion and revenue: members against the population, with lift and Cohen's d (members vs the rest). */
+export function renderBehavior(b: BehaviorReport): string {
+  const metrics = [
+    b.engagement.frequency,
+    b.engagement.activeDays,
+    b.engagement.recency,
+    b.engagement.depth,
+    ...(b.conversion ? [b.conversion] : []),
+    ...(b.revenue ? [b.revenue.perUser, b.revenue.perConverter] : []),
+  ];
+  const value = (m: BehaviorMetric, v: number | null | undefined) =>
+    v === null || v === undefined ? '-' : m.kind === 'share' ? formatPercent(v) : formatRatio(v, 2);
+  const table = formatTable(
+    [
+      { header: 'METRIC' },
+      { header: 'MEMBERS', align: 'right' },
+      { header: 'POPULATION', align: 'right' },
+      { header: 'LIFT', align: 'right' },
+      { header: 'DIFF', align: 'right' },
+      { header: 'STD DIFF', align: 'right' },
+    ],
+    metrics.flatMap((m) => {
+      const diff = m.kind === 'share' && m.difference !== null ? `${(m.difference * 100).toFixed(1)} pt` : formatRatio(m.difference);
+      const row = [m.label, value(m, m.members.mean), value(m, m.population.mean), formatRatio(m.lift), diff, formatRatio(m.standardizedDifference)];
+      return m.members.median === undefined ? [row] : [row, ['  median', value(m, m.members.median), value(m, m.population.median), '', '', '']];
+    }),
+  );
+  const notes = b.notes.map((n) => `Note: ${n}.`).join('\n');
+  return (
+    `Behaviour from ${b.windowStart} to the as-of instant\n${table}\n` +
+    'Population = everyone, members included; lift = members / population; diff = members - population;\n' +
+    "std diff = Cohen's d of members against the rest (pooled standard deviation)." +
+    (notes ? `\n${notes}` : '')
+  );
+}
+
+/** A window option: a duration such as 28d, 4w or 12h. */
+export function parseWindow(text: string, option: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) {
+    throw new StrataError('TIME_INVALID', `${option}: expected a positive duration such as 28d, 4w or 12h; got ${JSON.stringify(text)}`, [
+      { path: option, message: 'expected a whole number and a unit m, h, d or w' },
+    ]);
+  }
+  return ms;
 }
 
 export function renderOverlap(r: OverlapResult): string {

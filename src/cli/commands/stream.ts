@@ -8,7 +8,6 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Option, type Command } from 'commander';
 import { isStrataError, StrataError } from '../../errors/errors.js';
-import { SegmentRegistry } from '../../segments/registry/index.js';
 import {
   createStreamEvaluator,
   DEFAULT_LATENESS_MS,
@@ -130,7 +129,7 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
   // This process is now a stream: tune its garbage collector for one (see STREAM_V8_FLAGS).
   for (const flag of STREAM_V8_FLAGS) setFlagsFromString(flag);
   const config = await ctx.loadConfig();
-  const segments = await ctx.withStore((store) => loadStreamSegments(new SegmentRegistry(store, config.plan), config.plan, opts.segments), config);
+  const segments = await ctx.withRegistry((registry) => loadStreamSegments(registry, config.plan, opts.segments), config);
   const parser = new StreamRecordParser(config.plan);
   const out = new ChangeWriter(io);
   const problems = { invalid: 0, late: 0, shown: 0 };

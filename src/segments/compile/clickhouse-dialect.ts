@@ -172,5 +172,19 @@ export function clickhouseDialect(options: ClickHouseDialectOptions = {}): SqlDi
     nextMatchJoin() {
       throw new StrataError('INTERNAL', 'ClickHouse 18.16 has no ASOF JOIN; the compiler must not ask for nextMatchJoin');
     },
+    nthSmallest(expr, n) {
+      // arrayElement past the end gives the type's default, not NULL: guard with the count.
+      const index = Math.trunc(n);
+      return `if(count() >= ${index}, arrayElement(arraySort(groupArray(${expr})), ${index}), NULL)`;
+    },
+    argMin(arg, key) {
+      // Tuples compare element by element (argMin with a tuple key is in 18.16); NULL args are skipped.
+      return `argMin(${arg}, tuple(${key.join(', ')}))`;
+    },
+    // No exactQuantiles: quantileExact picks an element rather than interpolating, so parts send frequency tables.
+    orderedSum(expr) {
+      // Sorted first, then added left to right; arraySum of an empty array is 0.
+      return `arraySum(arraySort(groupArrayIf(assumeNotNull(${expr}), ${isNotNull(expr)})))`;
+    },
   };
 }

@@ -140,4 +140,33 @@ export interface SqlDialect {
   };
   /** Required when windowFunctions or asofJoin is off. */
   readonly arrays?: ArrayFunctions;
+  /**
+   * Aggregate: the n-th smallest value (1-based, equal values counted separately) of a
+   * non-NULL expression over the group's rows; NULL when the group has fewer than n rows.
+   * Key moments use it for "the N-th active day / event of a month".
+   */
+  nthSmallest(expr: string, n: number): string;
+  /**
+   * Aggregate: `arg` on the group's row with the smallest `key` (a list of expressions
+   * compared in order, like a tuple); rows where `arg` is NULL are skipped. Funnels use it
+   * to pick each user's attempt (deepest step first, then the earliest start).
+   */
+  argMin(arg: string, key: readonly string[]): string;
+  /**
+   * Aggregate, where the engine has one: the exact quantiles of `arg` at `fractions`, each
+   * interpolated linearly between the two nearest ranks (h = p(n-1), as DuckDB's
+   * quantile_cont and numpy's default), as a list in the order of `fractions`, over the
+   * rows where `filter` holds; NULL over no rows. Absent where the engine has no such
+   * aggregate: callers then merge exact frequency tables (which is also how a sharded store
+   * merges its parts).
+   */
+  readonly exactQuantiles?: (arg: string, fractions: readonly number[], filter: string | null) => string;
+  /**
+   * Aggregate: the sum of a number expression over the group's rows, added in ascending
+   * order of the values, so that the result has the same bits however the rows are split
+   * or ordered (a plain sum of doubles does not: parallel partial sums round differently
+   * from run to run); rows where it is NULL are skipped; 0 when none is left. RFM's
+   * monetary value uses it, since cut points and scores are computed in separate passes.
+   */
+  orderedSum(expr: string): string;
 }

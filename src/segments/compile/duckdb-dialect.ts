@@ -73,4 +73,20 @@ export const duckdbDialect: SqlDialect = {
     // An ASOF join with a strict inequality picks the nearest later right row per left row.
     return { keyword: 'ASOF JOIN', condition: `${rightKey} = ${leftKey} AND ${rightTime} > ${leftTime}` };
   },
+  nthSmallest(expr, n) {
+    // A list index past the end is NULL.
+    return `list_sort(list(${expr}))[${Math.trunc(n)}]`;
+  },
+  argMin(arg, key) {
+    // A parenthesised list of two or more expressions is a STRUCT, compared field by field.
+    return `arg_min(${arg}, ${key.length === 1 ? key[0] : `(${key.join(', ')})`})`;
+  },
+  exactQuantiles(arg, fractions, filter) {
+    const call = `quantile_cont(${arg}, [${fractions.map((f) => duckdbDialect.numberLiteral(f)).join(', ')}])`;
+    return filter === null ? call : `${call} FILTER (WHERE ${filter})`;
+  },
+  orderedSum(expr) {
+    // An ordered aggregate feeds the group's values to sum in sorted order.
+    return `coalesce(sum(${expr} ORDER BY ${expr}), 0)`;
+  },
 };

@@ -3,13 +3,15 @@
  * against the plan again (a stored definition may predate a plan change), and each
  * `{segment: KEY}` is replaced by the referenced segment's own root, so back ends never
  * see references and membership of another segment is evaluated at the same asOf.
+ * `{lifecycle: STAGE}` is lowered by the checker to the stage's exclusive condition over
+ * the context's lifecycle model (the default model when none is given).
  */
 import { StrataError, isStrataError, type ErrorDetail } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { freezeDeep, type Condition, type SegmentIR } from '../ir/nodes.js';
 import type { CheckedCondition } from './condition-checker.js';
 import type { SegmentDefinition } from './definition.js';
-import { checkSegment } from './validate-segment.js';
+import { checkSegment, type SegmentContext } from './validate-segment.js';
 
 /** One segment on the way from the root to a reference: its key and where its referrer named it. */
 interface Hop {
@@ -27,8 +29,9 @@ export function buildSegmentIR(
   def: SegmentDefinition,
   plan: TrackingPlan,
   resolve: (key: string) => SegmentDefinition | undefined,
+  context: SegmentContext = {},
 ): SegmentIR {
-  const { root } = checkSegment(def, plan);
+  const { root } = checkSegment(def, plan, context);
   // A segment referenced twice (a diamond) is checked and lowered once.
   const inlined = new Map<string, Condition>();
 
@@ -60,7 +63,7 @@ export function buildSegmentIR(
     }
     let checked: CheckedCondition;
     try {
-      checked = checkSegment(referenced, plan).root;
+      checked = checkSegment(referenced, plan, context).root;
     } catch (e) {
       if (!isStrataError(e) || e.code !== 'SEGMENT_INVALID') throw e;
       throw new StrataError(

@@ -8,6 +8,7 @@
  * until buildSegmentIR inlines it: the checker knows the plan but not the other segments.
  * When any error was collected the returned tree is meaningless and must not be used.
  */
+import { defaultLifecycleModel, stageKeys, type LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import type { ErrorDetail } from '../../errors/errors.js';
 import type { FieldSpec, FieldType, TrackingPlan } from '../../schema/tracking-plan.js';
 import { MS, parseDurationMs, parseInstantMs, parseRelativeOffsetMs } from '../../time/time.js';
@@ -101,12 +102,32 @@ const KIND_ALIASES: Readonly<Record<string, string>> = { and: 'all', or: 'any', 
 const SUPPORTED_KINDS = CONDITION_KINDS.filter((k) => !isReservedKind(k));
 const SEGMENT_KEY_RE = new RegExp(SEGMENT_KEY_PATTERN);
 
+export interface CheckerOptions {
+  /** The lifecycle model `{lifecycle: STAGE}` refers to; the default model when absent. */
+  readonly lifecycle?: LifecycleModel;
+  /**
+   * Set when checking a lifecycle stage's own condition: `segment` and `lifecycle`
+   * conditions are errors there (a stage is defined from behaviour and traits only).
+   */
+  readonly stageCondition?: boolean;
+}
+
+let defaultModel: LifecycleModel | undefined;
+
 export class ConditionChecker {
   readonly errors: ErrorDetail[] = [];
   private readonly plan: TrackingPlan;
+  private readonly options: CheckerOptions;
+  /** Each stage's own condition, checked once per checker (index in priority order). */
+  private readonly stageConditions = new Map<number, CheckedCondition | null>();
 
-  constructor(plan: TrackingPlan) {
+  constructor(plan: TrackingPlan, options: CheckerOptions = {}) {
     this.plan = plan;
+    this.options = options;
+  }
+
+  private get lifecycleModel(): LifecycleModel {
+    return this.options.lifecycle ?? (defaultModel ??= defaultLifecycleModel());
   }
 
   check(raw: unknown, path: string): CheckedCondition | undefined {
@@ -225,9 +246,76 @@ export class ConditionChecker {
     },
     segment: (raw, path) => {
       const key = get(raw, 'segment');
+      if (this.options.stageCondition) {
+        this.error(keyPath(path, 'segment'), 'a lifecycle stage is defined from events and traits only; it cannot refer to a segment');
+        return undefined;
+      }
       return typeof key === 'string' && SEGMENT_KEY_RE.test(key) ? { kind: 'segmentRef', key, path: keyPath(path, 'segment') } : undefined;
     },
+    lifecycle: (raw, path) => {
+      const stage = nonEmpty(get(raw, 'lifecycle'));
+      if (this.options.stageCondition) {
+        this.error(keyPath(path, 'lifecycle'), 'a lifecycle stage is defined from events and traits only; it cannot refer to another stage (order sets the priority)');
+        return undefined;
+      }
+      return stage === undefined ? undefined : this.lifecycleStage(stage, keyPath(path, 'lifecycle'));
+    },
   };
+
+  /**
+   * `{lifecycle: STAGE}` lowered to the stage's exclusive condition: its own condition and
+   * none of the stages ahead of it in priority order (the fallback: none of the stages).
+   * So every back end evaluates it with no knowledge of lifecycles.
+   */
+  private lifecycleStage(stage: string, path: string): CheckedCondition | undefined {
+    const model = this.lifecycleModel;
+    const index = model.stages.findIndex((s) => s.key === stage);
+    const isFallback = stage === model.fallback.key;
+    if (index < 0 && !isFallback) {
+      const missing = model.unavailable.find((u) => u.key === stage);
+      if (missing) {
+        this.error(path, `lifecycle stage ${quote(stage)} (${missing.name}) is not in the model: set ${missing.setting} in strata.yaml to use it`);
+      } else {
+        const keys = stageKeys(model);
+        const near = closest(stage, keys);
+        this.error(path, `unknown lifecycle stage ${quote(stage)}${near ? ` (did you mean ${quote(near)}?)` : ''}; the model's stages are ${keys.join(', ')}`);
+      }
+      return undefined;
+    }
+    const ahead = isFallback ? model.stages.length : index;
+    const conditions: CheckedCondition[] = [];
+    for (let i = 0; i <= Math.min(ahead, model.stages.length - 1); i++) {
+      const c = this.stageCondition(i, path);
+      if (!c) return undefined;
+      conditions.push(c);
+    }
+    const before = conditions.slice(0, ahead);
+    const excluded: CheckedCondition | undefined =
+      before.length === 0 ? undefined : { kind: 'not', child: before.length === 1 ? before[0]! : { kind: 'or', children: before } };
+    if (isFallback) return excluded;
+    const own = conditions[index]!;
+    return excluded ? { kind: 'and', children: [own, excluded] } : own;
+  }
+
+  /** A stage's own condition against this checker's plan; an error at `usedAt` when it does not fit. */
+  private stageCondition(i: number, usedAt: string): CheckedCondition | undefined {
+    if (!this.stageConditions.has(i)) {
+      const stage = this.lifecycleModel.stages[i]!;
+      const sub = new ConditionChecker(this.plan, { stageCondition: true });
+      const checked = sub.check(stage.match, `lifecycle.stages.${stage.key}.match`);
+      if (sub.errors.length > 0 || !checked) {
+        const first = sub.errors[0];
+        this.error(
+          usedAt,
+          `lifecycle stage ${quote(stage.key)} does not fit the tracking plan${first ? `: ${first.path ? `${first.path}: ` : ''}${first.message}` : ''}`,
+        );
+        this.stageConditions.set(i, null);
+      } else {
+        this.stageConditions.set(i, checked);
+      }
+    }
+    return this.stageConditions.get(i) ?? undefined;
+  }
 
   private list(raw: Record<string, unknown>, path: string, kind: 'all' | 'any'): CheckedCondition | undefined {
     const items = get(raw, kind);
@@ -570,20 +658,58 @@ export class ConditionChecker {
         const fromMs = this.instant(get(raw, 'since'), keyPath(path, 'since'));
         return fromMs === undefined ? undefined : { kind: 'absolute', fromMs, toMs: null };
       }
-      case 'during': {
-        const during = get(raw, 'during');
-        if (!Array.isArray(during) || during.length !== 2) return undefined;
-        const duringPath = keyPath(path, 'during');
-        const fromMs = this.instant(during[0], indexPath(duringPath, 0));
-        const toMs = this.instant(during[1], indexPath(duringPath, 1));
-        if (fromMs === undefined || toMs === undefined) return undefined;
-        if (fromMs >= toMs) {
-          this.error(duringPath, `expected FROM before TO, got ${show(during)}`);
-          return undefined;
-        }
-        return { kind: 'absolute', fromMs, toMs };
-      }
+      case 'during':
+        return this.during(get(raw, 'during'), keyPath(path, 'during'));
     }
+  }
+
+  /**
+   * `during: [FROM, TO]`: two instants, [FROM, TO); or two offsets before asOf, `['-56d',
+   * '-28d']` = [asOf - 56d, asOf - 28d) (a relative window, like `within` with an end).
+   */
+  private during(during: unknown, path: string): Window | undefined {
+    if (!Array.isArray(during) || during.length !== 2) return undefined;
+    const bounds = during.map((b, i) => this.windowBound(b, indexPath(path, i)));
+    const [from, to] = bounds;
+    if (!from || !to) return undefined;
+    if (from.kind !== to.kind) {
+      const [offset, instant] = from.kind === 'offset' ? ['FROM', 'TO'] : ['TO', 'FROM'];
+      this.error(
+        path,
+        `expected two instants or two offsets before asOf, got ${show(during)}: ${offset} is an offset from asOf and ${instant} an instant; write both as ISO-8601 instants or both as offsets (-56d, -28d)`,
+      );
+      return undefined;
+    }
+    if (from.ms >= to.ms) {
+      this.error(path, `expected FROM before TO, got ${show(during)}${from.kind === 'offset' ? ' (an offset further back, such as -56d, comes first)' : ''}`);
+      return undefined;
+    }
+    return from.kind === 'instant' ? { kind: 'absolute', fromMs: from.ms, toMs: to.ms } : { kind: 'relative', startMs: Math.abs(from.ms), endMs: Math.abs(to.ms) };
+  }
+
+  /** One bound of `during`: an instant (epoch ms) or an offset from asOf (ms, at most 0). */
+  private windowBound(value: unknown, path: string): { kind: 'instant' | 'offset'; ms: number } | undefined {
+    if (typeof value !== 'string' || value === '') return undefined;
+    const epochMs = parseInstantMs(value);
+    if (epochMs !== undefined) return { kind: 'instant', ms: epochMs };
+    const offsetMs = parseRelativeOffsetMs(value);
+    if (offsetMs !== undefined) {
+      if (offsetMs > 0) {
+        this.error(path, `expected an offset before asOf (-${value.slice(1)}), got ${show(value)}: no event exists at or after asOf`);
+        return undefined;
+      }
+      if (-offsetMs > MAX_DURATION_MS) {
+        this.error(path, `expected an offset of at most ${MAX_DURATION_TEXT}, got ${show(value)}`);
+        return undefined;
+      }
+      return { kind: 'offset', ms: offsetMs };
+    }
+    const duration = parseDurationMs(value) !== undefined;
+    this.error(
+      path,
+      `expected an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z) or an offset before asOf (-30d), got ${show(value)}${duration ? `; write -${value} for ${value} before asOf` : ''}`,
+    );
+    return undefined;
   }
 
   /** An absolute instant of a window; the schema has checked that it is a non-empty string. */

@@ -51,7 +51,6 @@ export type ConditionKindKey = (typeof CONDITION_KINDS)[number];
 
 /** Kinds the language reserves for capabilities that do not exist yet, with what brings them. */
 export const RESERVED_KINDS = {
-  lifecycle: 'the lifecycle model',
   score: 'the predictive models',
   cluster: 'the predictive models (discovered personas)',
   consent: 'the consent features',

@@ -3,7 +3,8 @@
  *
  *   parseSegmentText(text, source)  YAML or JSON text to a raw object
  *   validateSegment(raw, plan)      shape and tracking-plan checks, every error with its path
- *   buildSegmentIR(def, plan, resolve)  the frozen IR, with `{segment: KEY}` inlined
+ *   buildSegmentIR(def, plan, resolve, context)  the frozen IR, with `{segment: KEY}` inlined
+ *                                   and `{lifecycle: STAGE}` lowered over context.lifecycle
  */
 export { buildSegmentIR } from './build-segment-ir.js';
 export { canonicalDefinitionJson, definitionHash } from './canonical-definition.js';
@@ -29,4 +30,4 @@ export {
 } from './definition.js';
 export { parseSegmentText } from './parse-segment-text.js';
 export { segmentReferences } from './segment-references.js';
-export { validateSegment } from './validate-segment.js';
+export { checkConditionDocument, validateSegment, type SegmentContext } from './validate-segment.js';

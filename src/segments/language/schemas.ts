@@ -26,6 +26,10 @@ const EventNameSchema = Type.String({ minLength: 1, description: 'an event name 
 const PropertyNameSchema = Type.String({ minLength: 1, description: 'a property name declared in the tracking plan' });
 const TraitNameSchema = Type.String({ minLength: 1, description: 'a trait name declared in the tracking plan' });
 const InstantSchema = Type.String({ minLength: 1, description: 'an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z)' });
+const WindowBoundSchema = Type.String({
+  minLength: 1,
+  description: 'an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z) or an offset before asOf (-30d)',
+})
 
 /** Operator values are typed by the tracking plan, so their schema accepts anything and the checker decides. */
 const operatorProperties: TProperties = Object.fromEntries(OPERATORS.map((op) => [op, Type.Optional(Type.Unknown())]));
@@ -58,7 +62,13 @@ export const SessionDurationStatSchema = Type.Object(
 
 const windowProperties: TProperties = {
   within: Type.Optional(PositiveDurationSchema),
-  during: Type.Optional(Type.Array(InstantSchema, { minItems: 2, maxItems: 2, description: '[FROM, TO]: two ISO-8601 dates or instants' })),
+  during: Type.Optional(
+    Type.Array(WindowBoundSchema, {
+      minItems: 2,
+      maxItems: 2,
+      description: '[FROM, TO]: two ISO-8601 dates or instants, or two offsets before asOf (-56d, -28d)',
+    }),
+  ),
   since: Type.Optional(InstantSchema),
   after: Type.Optional(AfterSchema),
 };
@@ -148,6 +158,10 @@ export const CONDITION_SCHEMAS: Readonly<Record<SupportedKind, TObject>> = {
       }),
     },
     strict('{segment: KEY}'),
+  ),
+  lifecycle: Type.Object(
+    { lifecycle: Type.String({ minLength: 1, description: 'a lifecycle stage key from the workspace lifecycle model (strata lifecycle stages)' }) },
+    strict('{lifecycle: STAGE}'),
   ),
 };
 

@@ -34,21 +34,21 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     'a condition that is not a mapping',
     'did signup',
     [
-      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment), got "did signup"'],
+      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got "did signup"'],
     ],
   ],
   [
     'a list where one condition is expected',
     [{ did: 'signup' }],
     [
-      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment), got [{"did":"signup"}]'],
+      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got [{"did":"signup"}]'],
     ],
   ],
   [
     'a condition without a kind key, with a suggestion',
     { event: 'signup' },
     [
-      ['match', 'expected a condition with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment); found only the key "event" (did you mean did?)'],
+      ['match', 'expected a condition with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle); found only the key "event" (did you mean did?)'],
     ],
   ],
   [
@@ -59,10 +59,24 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     ],
   ],
   [
-    'reserved kind lifecycle',
-    { lifecycle: 'dormant' },
+    'an unknown lifecycle stage, with a suggestion and the stages of the (default) model',
+    { lifecycle: 'dormnat' },
     [
-      ['match.lifecycle', 'lifecycle is a reserved condition kind: it arrives with the lifecycle model and cannot be used yet'],
+      ['match.lifecycle', 'unknown lifecycle stage "dormnat" (did you mean "dormant"?); the model\'s stages are dormant, resurrected, at_risk, engaged, new, unactivated'],
+    ],
+  ],
+  [
+    'a lifecycle stage the default model leaves out for lack of a setting',
+    { lifecycle: 'activated' },
+    [
+      ['match.lifecycle', 'lifecycle stage "activated" (Activated) is not in the model: set lifecycle.core_action in strata.yaml to use it'],
+    ],
+  ],
+  [
+    'a lifecycle stage that is not a string',
+    { lifecycle: 3 },
+    [
+      ['match.lifecycle', 'expected a lifecycle stage key from the workspace lifecycle model (strata lifecycle stages), got 3'],
     ],
   ],
   [
@@ -118,7 +132,7 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     'not without a condition',
     { not: null },
     [
-      ['match.not', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment), got null'],
+      ['match.not', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got null'],
     ],
   ],
   [
@@ -444,17 +458,45 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     ],
   ],
   [
-    'during with a relative instant',
+    'during mixing an offset and an instant',
     { did: 'signup', during: ['-30d', '2024-01-01'] },
     [
-      ['match.during[0]', 'expected an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z), got "-30d"; for a window relative to asOf use within: D'],
+      ['match.during', 'expected two instants or two offsets before asOf, got ["-30d","2024-01-01"]: FROM is an offset from asOf and TO an instant; write both as ISO-8601 instants or both as offsets (-56d, -28d)'],
     ],
+  ],
+  [
+    'during with offsets in the wrong order',
+    { did: 'signup', during: ['-28d', '-56d'] },
+    [['match.during', 'expected FROM before TO, got ["-28d","-56d"] (an offset further back, such as -56d, comes first)']],
+  ],
+  [
+    'during with equal offsets',
+    { did: 'signup', during: ['-7d', '-1w'] },
+    [['match.during', 'expected FROM before TO, got ["-7d","-1w"] (an offset further back, such as -56d, comes first)']],
+  ],
+  [
+    'during with an offset after asOf',
+    { did: 'signup', during: ['-7d', '+1d'] },
+    [['match.during[1]', 'expected an offset before asOf (-1d), got "+1d": no event exists at or after asOf']],
+  ],
+  [
+    'during with a duration where an offset is meant',
+    { did: 'signup', during: ['56d', '28d'] },
+    [
+      ['match.during[0]', 'expected an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z) or an offset before asOf (-30d), got "56d"; write -56d for 56d before asOf'],
+      ['match.during[1]', 'expected an ISO-8601 date or instant (2024-05-01, 2024-05-01T12:00:00Z) or an offset before asOf (-30d), got "28d"; write -28d for 28d before asOf'],
+    ],
+  ],
+  [
+    'during with an offset beyond the cap',
+    { did: 'signup', during: ['-36501d', '-1d'] },
+    [['match.during[0]', 'expected an offset of at most 36500d (about 100 years), got "-36501d"']],
   ],
   [
     'during with one instant',
     { did: 'signup', during: ['2024-01-01'] },
     [
-      ['match.during', 'expected [FROM, TO]: two ISO-8601 dates or instants, got ["2024-01-01"]'],
+      ['match.during', 'expected [FROM, TO]: two ISO-8601 dates or instants, or two offsets before asOf (-56d, -28d), got ["2024-01-01"]'],
     ],
   ],
   [
@@ -752,7 +794,7 @@ describe('validateSegment: collects every error in one pass', () => {
           { trait: 'ethnicity', eq: 'x' },
           { did: 'purchase', where: [{ property: 'amount', gt: 'x' }], within: '30x' },
           { sequence: ['signup', { event: 'checkout' }] },
-          { lifecycle: 'dormant' },
+          { lifecycle: 'sleeping' },
         ],
       },
     });

@@ -6,11 +6,21 @@
  */
 import { StrataError, type ErrorDetail } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
+import type { LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
+import type { Condition } from '../ir/nodes.js';
 import { ConditionChecker, isRecord, type CheckedCondition } from './condition-checker.js';
 import type { Objective, SegmentDefinition } from './definition.js';
 import { show } from './messages.js';
 import { ENVELOPE_SCHEMA } from './schemas.js';
 import { schemaErrors } from './schema-errors.js';
+
+/**
+ * What a definition is checked and lowered against besides the plan: the workspace's
+ * lifecycle model, which `{lifecycle: STAGE}` refers to (the default model when absent).
+ */
+export interface SegmentContext {
+  readonly lifecycle?: LifecycleModel;
+}
 
 export interface CheckedSegment {
   readonly definition: SegmentDefinition;
@@ -25,19 +35,19 @@ export interface CheckedSegment {
  *   validateSegment({ key: 'buyers', name: 'Buyers', objective: 'monetization',
  *     rationale: 'Upsell target', match: { did: 'purchase', within: '30d' } }, plan)
  */
-export function validateSegment(raw: unknown, plan: TrackingPlan): SegmentDefinition {
-  return checkSegment(raw, plan).definition;
+export function validateSegment(raw: unknown, plan: TrackingPlan, context: SegmentContext = {}): SegmentDefinition {
+  return checkSegment(raw, plan, context).definition;
 }
 
 /** validateSegment plus the typed condition tree that buildSegmentIR lowers. */
-export function checkSegment(input: unknown, plan: TrackingPlan): CheckedSegment {
+export function checkSegment(input: unknown, plan: TrackingPlan, context: SegmentContext = {}): CheckedSegment {
   const raw = withoutUndefined(input);
   if (!isRecord(raw)) {
     throw new StrataError('SEGMENT_INVALID', 'the segment definition is invalid', [
       { message: `expected a segment definition: a mapping with key, name, objective, rationale and match, got ${show(raw)}` },
     ]);
   }
-  const checker = new ConditionChecker(plan);
+  const checker = new ConditionChecker(plan, context.lifecycle ? { lifecycle: context.lifecycle } : {});
   const root = Object.hasOwn(raw, 'match') ? checker.check(raw.match, 'match') : undefined;
   const errors = dedupe([...schemaErrors(ENVELOPE_SCHEMA, raw, ''), ...checker.errors]);
 
@@ -61,6 +71,34 @@ export function checkSegment(input: unknown, plan: TrackingPlan): CheckedSegment
     match: raw.match,
   };
   return { definition, root };
+}
+
+/**
+ * A bare condition document (no envelope) checked against the plan, reporting errors
+ * under `path`: the lifecycle model's stages are checked with it. `stageCondition` forbids
+ * `segment` and `lifecycle` conditions, so the result holds no references and is IR.
+ */
+export function checkConditionDocument(
+  raw: unknown,
+  plan: TrackingPlan,
+  path: string,
+  options: { readonly lifecycle?: LifecycleModel; readonly stageCondition?: boolean } = {},
+): { readonly condition: Condition | undefined; readonly errors: readonly ErrorDetail[] } {
+  const checker = new ConditionChecker(plan, options);
+  const checked = checker.check(withoutUndefined(raw), path);
+  const errors = dedupe(checker.errors);
+  if (errors.length > 0 || !checked) return { condition: undefined, errors };
+  if (containsReference(checked)) {
+    return { condition: undefined, errors: [{ path, message: 'expected a condition without {segment: KEY} references' }] };
+  }
+  return { condition: checked as Condition, errors };
+}
+
+function containsReference(c: CheckedCondition): boolean {
+  if (c.kind === 'segmentRef') return true;
+  if (c.kind === 'and' || c.kind === 'or') return c.children.some(containsReference);
+  if (c.kind === 'not') return containsReference(c.child);
+  return false;
 }
 
 /**

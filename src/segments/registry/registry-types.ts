@@ -140,6 +140,59 @@ export interface NumericFeature {
   readonly standardizedDifference: number | null;
 }
 
+/** Count, mean and sample standard deviation of a per-user value over a group of users. */
+export interface GroupValue {
+  /** Users the value is taken over (recency: users with an event before asOf; revenue per converter: converters). */
+  readonly users: number;
+  readonly mean: number | null;
+  /** Sample standard deviation (n - 1); null under two users. */
+  readonly sd: number | null;
+  /** Recency only: the exact median. */
+  readonly median?: number | null;
+}
+
+export type BehaviorMetricName = 'frequency' | 'activeDays' | 'recency' | 'depth' | 'conversion' | 'revenuePerUser' | 'revenuePerConverter';
+
+/** A per-user behaviour compared between members and the population (see behavior-metrics.ts for each definition). */
+export interface BehaviorMetric {
+  readonly metric: BehaviorMetricName;
+  readonly label: string;
+  /** `share`: the mean of a yes/no value (a proportion); `mean`: of a count, a number of days or an amount. */
+  readonly kind: 'share' | 'mean';
+  readonly members: GroupValue;
+  /** Everyone in the population, members included. */
+  readonly population: GroupValue;
+  /** The population less the members. */
+  readonly rest: GroupValue;
+  /** members.mean / population.mean; null when either is missing or the population's is 0. */
+  readonly lift: number | null;
+  /** members.mean - population.mean. */
+  readonly difference: number | null;
+  /** Members against the rest: Cohen's d with the pooled sample standard deviation, as for numeric traits (a share is the mean of a 0/1 value). */
+  readonly standardizedDifference: number | null;
+}
+
+/** Engagement, conversion and revenue of the members against the population over a window before asOf. */
+export interface BehaviorReport {
+  /** The window's length (`28d`); it is [windowStart, asOf). */
+  readonly window: string;
+  readonly windowStart: string;
+  readonly engagement: {
+    readonly frequency: BehaviorMetric;
+    readonly activeDays: BehaviorMetric;
+    readonly recency: BehaviorMetric;
+    readonly depth: BehaviorMetric;
+  };
+  /** Share who did the purchase event in the window; null without `rfm:` purchase settings. */
+  readonly conversion: BehaviorMetric | null;
+  /** null without `rfm:` purchase settings or without a value property. */
+  readonly revenue: { readonly perUser: BehaviorMetric; readonly perConverter: BehaviorMetric } | null;
+  /** The purchase settings used (strata.yaml `rfm:`), null when there are none. */
+  readonly purchase: { readonly event: string; readonly value: string | null; readonly quantity: string | null } | null;
+  /** What could not be computed and why. */
+  readonly notes: readonly string[];
+}
+
 export interface SegmentReport {
   readonly key: string;
   readonly version: number;
@@ -155,6 +208,8 @@ export interface SegmentReport {
   readonly features: readonly BinaryFeature[];
   /** Strongest first (largest |standardizedDifference|), at most `limit`. */
   readonly numeric: readonly NumericFeature[];
+  /** Engagement, conversion and revenue per member against the population. */
+  readonly behavior: BehaviorReport;
 }
 
 export interface OverlapSegment {
@@ -178,4 +233,79 @@ export interface OverlapResult {
   readonly segments: readonly OverlapSegment[];
   /** Every unordered pair, in the order the segments are listed. */
   readonly pairs: readonly OverlapPair[];
+}
+
+/** One stored snapshot in a segment's history, compared with the snapshots before it. */
+export interface HistoryPoint {
+  readonly snapshotId: number;
+  readonly asOf: string;
+  readonly version: number;
+  /** The version differs from the previous snapshot's (possible only with allVersions). */
+  readonly versionChanged: boolean;
+  readonly size: number;
+  readonly population: number | null;
+  /** size / population; null when the population is unknown or empty. */
+  readonly share: number | null;
+  /** The stored snapshot just before this one (it may lie before `from`); null for the first. */
+  readonly previousAsOf: string | null;
+  /** Members now who were not members at the previous snapshot; null for the first. */
+  readonly entered: number | null;
+  /** Members at the previous snapshot who are not members now; null for the first. */
+  readonly left: number | null;
+  /** The snapshot compared week over week: the latest one at or before asOf - 7d (exactly asOf - 7d when stored). */
+  readonly weekAgoAsOf: string | null;
+  /** Jaccard |A and B| / |A or B| with the week-ago snapshot; null when there is none, or both are empty. */
+  readonly weeklyJaccard: number | null;
+}
+
+export interface HistorySummary {
+  readonly snapshots: number;
+  /** Points with a weekly Jaccard. */
+  readonly weeklyComparisons: number;
+  /** Mean of the points' weekly Jaccard indexes; null when there is none. */
+  readonly meanWeeklyJaccard: number | null;
+  readonly minSize: number | null;
+  readonly maxSize: number | null;
+  /** Sums over the points of entered and left. */
+  readonly entered: number;
+  readonly left: number;
+}
+
+/** A segment's stored snapshots over time, one per instant, in asOf order. */
+export interface SegmentHistory {
+  readonly key: string;
+  /** The current version. */
+  readonly version: number;
+  /** false: only snapshots of the current version; true: at each instant the highest version computed for it, changes marked. */
+  readonly allVersions: boolean;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly points: readonly HistoryPoint[];
+  readonly summary: HistorySummary;
+}
+
+export type BackfillStatus = 'computed' | 'kept';
+
+export interface BackfillSnapshot {
+  readonly key: string;
+  readonly version: number;
+  readonly asOf: string;
+  readonly snapshotId: number;
+  readonly size: number;
+  readonly population: number | null;
+  /** computed by this backfill, or kept: a snapshot of that version at that instant was already stored. */
+  readonly status: BackfillStatus;
+}
+
+export interface BackfillResult {
+  readonly keys: readonly string[];
+  readonly from: string;
+  readonly to: string;
+  readonly stepMs: number;
+  /** from, from + step, ... up to and including to. */
+  readonly instants: readonly string[];
+  readonly computed: number;
+  readonly kept: number;
+  /** Per instant, per key in the order given. */
+  readonly snapshots: readonly BackfillSnapshot[];
 }

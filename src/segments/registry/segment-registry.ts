@@ -13,6 +13,7 @@
  */
 import type { Writable } from 'node:stream';
 import { StrataError, isStrataError } from '../../errors/errors.js';
+import type { LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { EventStore, Row } from '../../store/event-store.js';
 import { TABLES } from '../../store/schema.js';
@@ -25,6 +26,7 @@ import {
   canonicalDefinitionJson,
   definitionHash,
   validateSegment,
+  type SegmentContext,
   type SegmentDefinition,
 } from '../language/index.js';
 import { segmentNotFound } from './close-keys.js';
@@ -45,6 +47,10 @@ import {
   type ReportQueryContext,
 } from './membership-report.js';
 import { asSubquery, byteOrder, populationPredicate, sumByKey, toNullableNumber, toNumber } from './registry-sql.js';
+import { segmentHistory } from './snapshot-history.js';
+import { DEFAULT_REPORT_WINDOW_MS, behaviorReport, behaviorSql, checkActivitySettings, type ActivitySettings } from './behavior-metrics.js';
+import type { PurchaseSettings } from '../../analysis/rfm/rfm-config.js';
+import type { BackfillResult, BackfillSnapshot, SegmentHistory } from './registry-types.js';
 import type {
   AddResult,
   ComputeResult,
@@ -64,6 +70,8 @@ import type {
 export interface SegmentRegistryOptions {
   /** The clock for version and snapshot times and the default asOf; epoch ms. */
   readonly now?: () => number;
+  /** The workspace lifecycle model that `{lifecycle: STAGE}` refers to (Config.lifecycle); the default model when absent. */
+  readonly lifecycle?: LifecycleModel;
 }
 
 export interface AsOfOptions {
@@ -96,7 +104,42 @@ export interface ReportOptions extends AsOfOptions {
   readonly recentDays?: number;
   /** Features listed per kind. Default 20. */
   readonly limit?: number;
+  /** The behaviour window [asOf - window, asOf) in ms. Default 28 days. */
+  readonly windowMs?: number;
+  /** The purchase event for conversion and revenue (strata.yaml `rfm:`); without it the report says they need those settings. */
+  readonly purchase?: PurchaseSettings | null;
 }
+
+export interface HistoryOptions {
+  /** Only snapshots at or after this instant are listed (earlier ones still serve as previous and week-ago references). */
+  readonly fromMs?: number;
+  /** Only snapshots at or before this instant. */
+  readonly toMs?: number;
+  /** Every version's snapshots (at each instant the highest version), version changes marked; default: the current version's only. */
+  readonly allVersions?: boolean;
+}
+
+export interface BackfillOptions {
+  readonly fromMs: number;
+  /** Included when from + k * step lands on it. */
+  readonly toMs: number;
+  readonly stepMs: number;
+  /** Recompute instants that already have a snapshot of the current version. */
+  readonly force?: boolean;
+  /** Refuse more instants than this. Default 1,000. */
+  readonly maxSteps?: number;
+  /** After each instant: instants done and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A stored segment's current version and its IR, as every engine evaluates it. */
+export interface CurrentSegment {
+  readonly key: string;
+  readonly version: number;
+  readonly ir: SegmentIR;
+}
+
+export const DEFAULT_BACKFILL_MAX_STEPS = 1_000;
 
 interface StoredVersion {
   readonly key: string;
@@ -116,6 +159,8 @@ const NO_ROWS = 'SELECT 1 AS none WHERE 1 = 0';
 
 export class SegmentRegistry {
   private readonly now: () => number;
+  /** What definitions are checked and lowered against besides the plan. */
+  readonly context: SegmentContext;
   private planApplied = false;
 
   constructor(
@@ -124,6 +169,7 @@ export class SegmentRegistry {
     options: SegmentRegistryOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.context = options.lifecycle ? { lifecycle: options.lifecycle } : {};
   }
 
   private get d() {
@@ -136,7 +182,7 @@ export class SegmentRegistry {
    * the new ones, without cycles. All or nothing.
    */
   async add(definitions: readonly SegmentDefinition[]): Promise<AddResult[]> {
-    const validated = definitions.map((def) => validateSegment(def, this.plan));
+    const validated = definitions.map((def) => validateSegment(def, this.plan, this.context));
     const seen = new Map<string, number>();
     validated.forEach((def, i) => {
       const prior = seen.get(def.key);
@@ -154,7 +200,7 @@ export class SegmentRegistry {
       const incoming = new Map(validated.map((def) => [def.key, def]));
       const resolve = this.resolver(stored, incoming);
       // Building the IR inlines references: unknown keys and cycles through a new definition fail here.
-      for (const def of validated) buildSegmentIR(def, this.plan, resolve);
+      for (const def of validated) buildSegmentIR(def, this.plan, resolve, this.context);
 
       const createdAt = this.d.timestampLiteral(this.now());
       const results: AddResult[] = [];
@@ -229,7 +275,7 @@ export class SegmentRegistry {
     if (targets.length === 0) return [];
     await this.ensurePlanColumns();
     const resolve = this.storedResolver(all);
-    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve));
+    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve, this.context));
     const compile = (dialect: SqlDialect) => compileSegmentBatch(irs, { dialect, asOfMs });
     const columnOf = new Map(compile(this.d).columns.map((c) => [c.key, c.column]));
     const columns = targets.map((key) => {
@@ -388,13 +434,16 @@ WHERE CASE ${pick} END`;
 
   /**
    * Size, share of the population, and the traits and events that most distinguish the
-   * members from the rest (ranking rule in membership-report.ts). Four queries whatever the
-   * number of traits and events.
+   * members from the rest (ranking rule in membership-report.ts), and their engagement,
+   * conversion and revenue against the population (behavior-metrics.ts). Five queries
+   * whatever the number of traits and events.
    */
   async report(key: string, options: ReportOptions = {}): Promise<SegmentReport> {
     const asOfMs = this.asOf(options);
     const recentDays = options.recentDays ?? 30;
     const limit = options.limit ?? 20;
+    const activity: ActivitySettings = { asOfMs, windowMs: options.windowMs ?? DEFAULT_REPORT_WINDOW_MS, purchase: options.purchase ?? null, recency: true };
+    checkActivitySettings(activity, this.plan);
     const snapshot = (await this.snapshotsAt([key], asOfMs)).get(key)!;
     await this.ensurePlanColumns();
     const ctx: ReportQueryContext = { dialect: this.d, snapshotId: snapshot.snapshotId, asOfMs };
@@ -413,6 +462,7 @@ WHERE CASE ${pick} END`;
       ...categoricalFeatures(traitRows, categorical, size, population),
       ...eventFeatures(eventRows, recentDays, size, population),
     ];
+    const behavior = behaviorReport(await this.store.queryByUser((d) => behaviorSql(d, snapshot.snapshotId, activity)), activity);
     return {
       key,
       version: snapshot.version,
@@ -424,6 +474,7 @@ WHERE CASE ${pick} END`;
       recentDays,
       features: rankBinaryFeatures(features, minSupport, limit),
       numeric: rankNumericFeatures(numericFeatures(totals, numeric), limit),
+      behavior,
     };
   }
 
@@ -461,6 +512,79 @@ GROUP BY a_id, b_id`;
       }
     });
     return { asOf: formatInstant(asOfMs), segments, pairs };
+  }
+
+  /**
+   * The segment's stored snapshots in asOf order with size, share, entered and left since
+   * the snapshot before, and week-over-week Jaccard (snapshot-history.ts). Reads snapshots
+   * only; computes none.
+   */
+  async history(key: string, options: HistoryOptions = {}): Promise<SegmentHistory> {
+    const version = (await this.requireLatest([key])).get(key)!.version;
+    const allVersions = options.allVersions === true;
+    const where = [`segment_key = ${this.d.stringLiteral(key)}`];
+    if (!allVersions) where.push(`version = ${version}`);
+    // Earlier snapshots stay: they are the previous and week-ago references of the first ones listed.
+    if (options.toMs !== undefined) where.push(`as_of <= ${this.d.timestampLiteral(options.toMs)}`);
+    const snapshots = await this.snapshotRows(where.join(' AND '));
+    const bounds = { ...(options.fromMs !== undefined ? { fromMs: options.fromMs } : {}), ...(options.toMs !== undefined ? { toMs: options.toMs } : {}) };
+    return segmentHistory(this.store, { key, version, allVersions, snapshots, ...bounds });
+  }
+
+  /**
+   * Snapshots of the segments' current versions as of from, from + step, ... up to and
+   * including to: one batch compute per instant for the segments without a snapshot there
+   * (all of them with `force`, replacing the stored ones).
+   */
+  async backfill(keys: readonly string[], options: BackfillOptions): Promise<BackfillResult> {
+    const instants = backfillInstants(options);
+    const targets = unique(keys);
+    const latest = await this.requireLatest(targets);
+    const match = targets.map((k) => `(segment_key = ${this.d.stringLiteral(k)} AND version = ${latest.get(k)!.version})`).join(' OR ');
+    const stored = new Map<string, SnapshotSummary>();
+    if (!options.force && targets.length > 0) {
+      const rows = await this.snapshotRows(
+        `as_of >= ${this.d.timestampLiteral(instants[0]!)} AND as_of <= ${this.d.timestampLiteral(instants[instants.length - 1]!)} AND (${match})`,
+      );
+      // Newest computation first: the first seen of a key and instant is the one readers use.
+      for (const s of rows) if (!stored.has(`${s.key}@${s.asOf}`)) stored.set(`${s.key}@${s.asOf}`, s);
+    }
+    const snapshots: BackfillSnapshot[] = [];
+    options.onProgress?.(0, instants.length);
+    for (const [i, asOfMs] of instants.entries()) {
+      const asOf = formatInstant(asOfMs);
+      const missing = targets.filter((k) => !stored.has(`${k}@${asOf}`));
+      const computed = new Map(missing.length > 0 ? (await this.compute(missing, { asOfMs })).map((r) => [r.key, r]) : []);
+      for (const key of targets) {
+        const c = computed.get(key);
+        const s = stored.get(`${key}@${asOf}`);
+        if (c) snapshots.push({ key, version: c.version, asOf, snapshotId: c.snapshotId, size: c.size, population: c.population, status: 'computed' });
+        else if (s) snapshots.push({ key, version: s.version, asOf, snapshotId: s.snapshotId, size: s.size, population: s.population, status: 'kept' });
+      }
+      options.onProgress?.(i + 1, instants.length);
+    }
+    const computedCount = snapshots.filter((s) => s.status === 'computed').length;
+    return {
+      keys: targets,
+      from: formatInstant(options.fromMs),
+      to: formatInstant(options.toMs),
+      stepMs: options.stepMs,
+      instants: instants.map(formatInstant),
+      computed: computedCount,
+      kept: snapshots.length - computedCount,
+      snapshots,
+    };
+  }
+
+  /**
+   * The current version of each stored segment (default: all) as IR, references inlined:
+   * what compute evaluates, for evaluating one user in memory (`strata user`).
+   */
+  async currentSegments(keys?: readonly string[]): Promise<CurrentSegment[]> {
+    const all = keys === undefined ? await this.latestVersions() : await this.requireLatest(keys);
+    const targets = keys === undefined ? [...all.keys()] : unique(keys);
+    const resolve = this.storedResolver(all);
+    return targets.map((key) => ({ key, version: all.get(key)!.version, ir: buildSegmentIR(resolve(key)!, this.plan, resolve, this.context) }));
   }
 
   // --- internals ---------------------------------------------------------------------
@@ -604,7 +728,7 @@ ORDER BY key`,
       if (!v) return undefined;
       let def: SegmentDefinition;
       try {
-        def = validateSegment(JSON.parse(v.definitionJson), this.plan);
+        def = validateSegment(JSON.parse(v.definitionJson), this.plan, this.context);
       } catch (e) {
         if (!isStrataError(e)) throw e;
         throw new StrataError(
@@ -628,4 +752,26 @@ ORDER BY key`,
 
 function unique(keys: readonly string[]): string[] {
   return [...new Set(keys)];
+}
+
+/** from, from + step, ... <= to; refused when the step or range is not sensible. */
+export function backfillInstants(options: Pick<BackfillOptions, 'fromMs' | 'toMs' | 'stepMs' | 'maxSteps'>): number[] {
+  const { fromMs, toMs, stepMs } = options;
+  const maxSteps = options.maxSteps ?? DEFAULT_BACKFILL_MAX_STEPS;
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new StrataError('TIME_INVALID', `backfill: from and to must be finite instants (got ${fromMs} and ${toMs})`);
+  if (!Number.isFinite(stepMs) || stepMs <= 0) {
+    throw new StrataError('INPUT_INVALID', 'backfill: the step must be a positive duration', [{ path: 'step', message: `expected a positive duration such as 1d or 1w, got ${stepMs} ms` }]);
+  }
+  if (fromMs > toMs) {
+    throw new StrataError('INPUT_INVALID', `backfill: from (${formatInstant(fromMs)}) is after to (${formatInstant(toMs)})`, [
+      { path: 'from', message: 'expected an instant at or before to' },
+    ]);
+  }
+  const count = Math.floor((toMs - fromMs) / stepMs) + 1;
+  if (count > maxSteps) {
+    throw new StrataError('INPUT_INVALID', `backfill: ${count} instants from ${formatInstant(fromMs)} to ${formatInstant(toMs)}, more than the limit of ${maxSteps}`, [
+      { path: 'maxSteps', message: `raise the limit (--max-steps ${count}) or use a longer step` },
+    ]);
+  }
+  return Array.from({ length: count }, (_, i) => fromMs + i * stepMs);
 }

@@ -9,7 +9,9 @@ import type { SegmentIR } from '../ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../language/index.js';
 import type { SegmentRegistry } from '../registry/index.js';
 
+/** `{lifecycle: STAGE}` conditions are lowered over the registry's lifecycle model (`registry.context`). */
 export async function loadStreamSegments(registry: SegmentRegistry, plan: TrackingPlan, keys?: readonly string[]): Promise<SegmentIR[]> {
+  const context = registry.context;
   const stored = (await registry.list()).map((s) => s.key);
   if (stored.length === 0) {
     throw new StrataError('SEGMENT_NOT_FOUND', 'no segments in the registry to stream', [{ path: 'segments', message: 'add definitions first: strata segment add segments/' }]);
@@ -28,7 +30,7 @@ export async function loadStreamSegments(registry: SegmentRegistry, plan: Tracki
   for (const key of stored) {
     const details = await registry.show(key);
     try {
-      definitions.set(key, validateSegment(details.definition, plan));
+      definitions.set(key, validateSegment(details.definition, plan, context));
     } catch (e) {
       if (!isStrataError(e)) throw e;
       // Only a segment the stream needs (or one it references) must still fit the plan.
@@ -37,5 +39,5 @@ export async function loadStreamSegments(registry: SegmentRegistry, plan: Tracki
       }
     }
   }
-  return wanted.map((key) => buildSegmentIR(definitions.get(key)!, plan, resolve));
+  return wanted.map((key) => buildSegmentIR(definitions.get(key)!, plan, resolve, context));
 }

@@ -105,6 +105,8 @@ export class DuckDbIngestSession implements IngestSession {
       throw e instanceof StrataError && e.code === 'STORE_ERROR' ? sourceError(source, e.cause) : e;
     }
 
+    if (events && spec.rowIds !== undefined) await this.assignRowIds(table, source, spec.rowIds);
+
     let read = 0;
     let valid = 0;
     // Row ids start at 0 in a table created outside a transaction; inside one (a caller's),
@@ -246,6 +248,18 @@ export class DuckDbIngestSession implements IngestSession {
       await this.run('RESET enable_progress_bar');
       await this.run('RESET enable_progress_bar_print');
     }
+  }
+
+  /**
+   * Row ids (`--row-ids`): each valid row's id becomes `<prefix>:<line>`, the line counted
+   * as for rejects (the staged table keeps file order, so the row id less the first one is
+   * the row's position; CSV counts its header line).
+   */
+  private async assignRowIds(table: string, source: SourceFile, prefix: string): Promise<void> {
+    const [first] = await this.rows(`SELECT min(rowid)::BIGINT AS first FROM ${q(table)}`);
+    if (first?.first === null || first?.first === undefined) return;
+    const line = `rowid - ${BigInt(first.first as bigint)} + ${firstLine(source)}`;
+    await this.run(`UPDATE ${q(table)} SET event_id = ${lit(`${prefix}:`)} || CAST(${line} AS VARCHAR) WHERE _reason IS NULL`);
   }
 
   private async createScratch(table: string, columns: string): Promise<void> {
