@@ -8,6 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { buildProgram } from '../src/cli/program.js';
 import { cli, cliJson } from './cli-helpers.js';
 
 const DAY = 86_400_000;
@@ -330,6 +332,57 @@ describe('help', () => {
     const run = await cli(root, 'segment');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Usage: strata segment');
+  });
+
+  /** Every command under `names` (the group, its subcommands) with its help as printed at `width` columns. */
+  function helpScreens(names: readonly string[], width: number): { name: string; command: Command; text: string }[] {
+    let text = '';
+    const program = buildProgram({ stdout: (t) => (text += t), stderr: (t) => (text += t), cwd: root, env: {} });
+    const screens: { name: string; command: Command; text: string }[] = [];
+    const visit = (command: Command, name: string) => {
+      text = '';
+      command.configureOutput({ getOutHelpWidth: () => width });
+      command.outputHelp();
+      screens.push({ name, command, text });
+      for (const sub of command.commands) if (sub.name() !== 'help') visit(sub, `${name} ${sub.name()}`);
+    };
+    for (const n of names) visit(program.commands.find((c) => c.name() === n)!, n);
+    return screens;
+  }
+
+  it('reads cleanly at 80 columns: no line past 80, no hand-wrapped description line that commander re-wraps', () => {
+    const screens = helpScreens(['segment', 'lifecycle', 'moments', 'funnel', 'retention', 'rfm', 'user'], 80);
+    expect(screens.map((s) => s.name)).toEqual(expect.arrayContaining(['segment lint', 'lifecycle stages', 'moments list', 'rfm segments']));
+    for (const { name, command, text } of screens) {
+      if (command.commands.length === 0) expect(text, name).toContain('Examples:');
+      // A description is either one paragraph commander wraps, or lines that each fit as written.
+      const description = command.description();
+      if (description.includes('\n')) expect(description.split('\n').filter((l) => l.length > 80), name).toEqual([]);
+      expect(description, `${name} has a description`).not.toBe('');
+      expect(text.split('\n').filter((l) => l.length > 80), name).toEqual([]);
+    }
+  });
+
+  it('words --as-of, --by and --segment the same in every analysis command', () => {
+    const screens = helpScreens(['lifecycle', 'moments', 'funnel', 'retention', 'rfm'], 80);
+    const helpOf = (flag: string) =>
+      new Set(screens.flatMap(({ command }) => command.options.filter((o) => o.long === flag && !(flag === '--segment' && command.name() === 'flow')).map((o) => o.description)));
+    expect(helpOf('--as-of').size).toBe(1);
+    expect(helpOf('--segment').size).toBe(1);
+    expect([...helpOf('--by')]).toEqual([expect.stringContaining('a bare trait or segment name')]);
+  });
+
+  it('lists only the options rfm segments uses, and rejects the table-only ones', async () => {
+    const segments = helpScreens(['rfm'], 80).find((s) => s.name === 'rfm segments')!.text;
+    for (const option of ['--as-of', '--segment', '--within', '--scores', '--method', '--add', '--prefix', '--workspace']) expect(segments).toContain(option);
+    expect(segments).not.toMatch(/^\s+--(out|format) /m);
+    const table = helpScreens(['rfm'], 80).find((s) => s.name === 'rfm')!.text;
+    expect(table).toMatch(/^\s+--out <FILE>/m);
+    for (const argv of [['rfm', 'segments', '--out', 'x.csv'], ['rfm', '--format', 'jsonl', 'segments']]) {
+      const run = await cli(root, ...argv);
+      expect(run.code, argv.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/--(out|format) is an option of strata rfm \(the per-user table\), not of strata rfm segments/);
+    }
   });
 
   it('shows examples on the commands that take input', async () => {

@@ -220,7 +220,8 @@ order: any
     for (const option of ['--file', '--span', '--within', '--during', '--since', '--order', '--as-of', '--by', '--segment', '--save-dropoff', '--key', '--json']) {
       expect(run.stdout).toContain(option);
     }
-    expect(run.stdout).toContain('$ strata funnel signed_up onboarding_started core_task_completed --span 7d --within 90d');
+    expect(run.stdout).toContain('$ strata funnel signed_up onboarding_started core_task_completed \\\n      --span 7d --within 90d\n');
+    expect(run.stdout).toContain('--by <NAME>         split by a trait value or by segment membership: trait:T,');
   });
 });
 

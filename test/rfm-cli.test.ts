@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RfmResult } from '../src/analysis/rfm/index.js';
+import { formatCutPoint } from '../src/analysis/rfm/rfm-segments.js';
 import { cli, cliJson } from './cli-helpers.js';
 import { AS_OF, PLAN_YAML, RFM_YAML, oracleUsers, purchaseLog, toCsv, AS_OF_MS } from './rfm-fixtures.js';
 
@@ -107,6 +108,15 @@ describe('strata rfm segments', () => {
       if (c) expect(c.size, key).toBe(s.users);
       else expect(s.users, key).toBe(0);
     }
+  });
+
+  it('rounds the cut points in the YAML header only; --json keeps them exact', async () => {
+    // Oracle: the decimal each float stands for (interpolation leaves float noise behind).
+    expect([56.60000000000002, 171, 1 / 3, 1.4000000000000001, 2.5e-7].map(formatCutPoint)).toEqual(['56.6', '171', '0.333333', '1.4', '2.5e-7']);
+    const args = ['rfm', 'segments', '--as-of', AS_OF, '--within', '30d', '--method', 'linear'];
+    const { cuts } = await cliJson<{ cuts: { recency: number[]; frequency: number[] } }>(ws, ...args);
+    const header = (await cli(ws, ...args)).stdout.split('\n')[1];
+    expect(header).toBe(`# recency (days) cut points: ${cuts.recency.map(formatCutPoint).join(', ')}; frequency cut points: ${cuts.frequency.map(formatCutPoint).join(', ')}`);
   });
 
   it('stores them with --add, unchanged when added again', async () => {

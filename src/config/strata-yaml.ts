@@ -71,5 +71,32 @@ plan:
   #   email: { type: string, pii: true }
   #   age_band: { type: string, sensitive: true }
   traits: {}
+
+# Optional analysis sections: uncomment and adapt them once the plan above declares the
+# events and traits they name.
+#
+# Lifecycle stages: each user is in exactly one (strata lifecycle report | flow, and
+# {lifecycle: STAGE} in segments). Without this section the activity stages (new,
+# engaged, at_risk, dormant, resurrected) use their defaults. See docs/lifecycle.md.
+# lifecycle:
+#   core_action: task_completed         # the event that delivers the product's value
+#   advocacy_event: invite_sent         # e.g. inviting a colleague
+#
+# Key moments: a named instant per user (strata moments list | show KEY).
+# See docs/moments.md.
+# moments:
+#   first-core-action:
+#     first: task_completed
+#   stalled-activation:                 # 3 days after signup without a core action
+#     absence: task_completed
+#     after: {trait: signup_at}         # a timestamp trait, or {event: signed_up}
+#     within: 3d
+#
+# RFM: what a purchase is and what it is worth (strata rfm, and conversion and revenue
+# in strata segment report and lint). See docs/rfm.md.
+# rfm:
+#   event: purchase
+#   value: amount                       # a number property: the amount, or the unit price
+#   # quantity: quantity                # optional number property, multiplied with value
 `;
 }

@@ -41,6 +41,34 @@ describe('initWorkspace', () => {
     }
   });
 
+  it('offers lifecycle, moments and rfm examples, commented out, that read back once uncommented', async () => {
+    const template = strataYamlTemplate();
+    const { config } = await initWorkspace(path.join(tmp, 'off'));
+    // Commented out, they change nothing: no rfm purchase, no moments, the default lifecycle model.
+    expect(config.rfm.purchase).toBeNull();
+    expect(config.moments.moments).toEqual([]);
+    for (const pointer of ['docs/lifecycle.md', 'docs/moments.md', 'docs/rfm.md']) expect(template).toContain(pointer);
+    // Uncomment the examples (the `# key:` lines and the indented ones below them) and declare
+    // what they name: the oracle is the settings written in the examples themselves.
+    const start = template.indexOf('# lifecycle:');
+    expect(start).toBeGreaterThan(template.indexOf('plan:'));
+    const examples = template
+      .slice(start)
+      .split('\n')
+      .map((line) => line.replace(/^# ((?:lifecycle|moments|rfm):|  )/, '$1'))
+      .join('\n');
+    const plan = parsePlan({
+      events: { task_completed: {}, invite_sent: {}, signed_up: {}, purchase: { properties: { amount: 'number' } } },
+      traits: { signup_at: 'timestamp' },
+    });
+    await writeFile(path.join(tmp, 'strata.yaml'), replacePlanInText(template.slice(0, start) + examples, plan));
+    const on = await loadConfig({ cwd: tmp });
+    expect(on.lifecycle.unavailable).toEqual([]);
+    expect(on.lifecycle.stages.map((s) => s.key)).toContain('advocate');
+    expect(on.moments.moments.map((m) => m.key)).toEqual(['first-core-action', 'stalled-activation']);
+    expect(on.rfm.purchase).toMatchObject({ event: 'purchase', value: 'amount' });
+  });
+
   it('refuses to overwrite an existing workspace', async () => {
     await initWorkspace(tmp);
     const before = await readFile(path.join(tmp, 'strata.yaml'), 'utf8');
@@ -109,7 +137,7 @@ describe('writePlan', () => {
     const updated = await writePlan(config, plan);
     expect(updated.plan).toEqual(plan);
     const text = await readFile(config.configPath, 'utf8');
-    for (const comment of ['# Strata workspace.', '# Fields the plan does not declare', '# Declared profile traits', '#   email: { type: string, pii: true }']) {
+    for (const comment of ['# Strata workspace.', '# Fields the plan does not declare', '# Declared profile traits', '#   email: { type: string, pii: true }', '# lifecycle:', '# moments:', '# rfm:']) {
       expect(text).toContain(comment);
     }
     expect((await loadConfig({ cwd: tmp })).plan).toEqual(plan);

@@ -130,7 +130,7 @@ export function rfmSegmentDefinitions(
 function rationale(name: string, result: RfmResult, segmentKey: string | null): string {
   const summary = result.segments.find((s) => s.name === name);
   const cells = summary ? summary.cells.map((c) => `R${c.r}F${c.f}`).join(' ') : '';
-  const cuts = (xs: readonly number[]) => xs.map((x) => `${+x.toFixed(6)}`).join(', ');
+  const cuts = (xs: readonly number[]) => xs.map(formatCutPoint).join(', ');
   return (
     `RFM map cell "${name}" (${cells}; R and F scores 1-${result.scores}, ${result.method} quantiles), with the cut points of the ` +
     `${result.users} users who made a qualifying ${result.event}${result.within ? ` within ${result.within}` : ''}${segmentKey ? ` among members of ${segmentKey}` : ''} ` +
@@ -138,6 +138,17 @@ function rationale(name: string, result: RfmResult, segmentKey: string | null): 
     `frequency in purchases ${cuts(result.frequency.cuts)}. At that asOf its members are exactly the users in the cell (${summary?.users ?? 0}); ` +
     'later, membership moves only as users purchase, not as the quantiles drift. Regenerate with strata rfm segments --add to move the cut points.'
   );
+}
+
+/**
+ * A cut point for people: at most 6 decimals, trailing zeros dropped (interpolation leaves
+ * float noise such as 56.60000000000002). Only for text; the frozen bounds use the exact value.
+ * @example formatCutPoint(56.60000000000002) // '56.6'
+ */
+export function formatCutPoint(x: number): string {
+  const rounded = Number(x.toFixed(6));
+  // A value too small for 6 decimals keeps 6 significant digits rather than reading as 0.
+  return String(rounded === 0 && x !== 0 ? Number(x.toPrecision(6)) : rounded);
 }
 
 /** A property predicate of the IR written back in the segment language. */

@@ -23,7 +23,7 @@ import { parseSegmentText } from '../../segments/language/index.js';
 import { MS } from '../../time/time.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatTable } from '../table.js';
-import { displayPath, parseAsOf } from './segment.js';
+import { AS_OF_HELP, BY_HELP, SEGMENT_HELP, displayPath, parseAsOf } from './segment.js';
 
 interface FunnelCommandOptions {
   file?: string;
@@ -76,20 +76,22 @@ export function registerFunnel(program: Command, io: CliIo): void {
     .option('--during <FROM,TO>', 'step 1 in [FROM, TO): two ISO dates or instants')
     .option('--since <T>', 'step 1 from T (an ISO date or instant) on')
     .addOption(new Option('--order <ORDER>', 'how steps follow each other (default: sequential)').choices([...FUNNEL_ORDERS]))
-    .option('--as-of <T>', 'evaluate as of this instant: an ISO date or instant, now, or an offset like -7d (default: now)')
-    .option('--by <NAME>', 'one funnel per group: a trait (trait:T) or segment membership (segment:KEY)')
-    .option('--segment <KEY>', 'only the members of this segment (as of the same instant)')
+    .option('--as-of <T>', AS_OF_HELP)
+    .option('--by <NAME>', BY_HELP)
+    .option('--segment <KEY>', SEGMENT_HELP)
     .option('--save-dropoff <K>', 'save the users who reached step K-1 but not step K as a segment (sequential order)')
     .option('--key <KEY>', 'with --save-dropoff: the new segment\'s key')
     .option('--name <NAME>', 'with --save-dropoff: the new segment\'s name (default: generated)')
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  $ strata funnel signed_up onboarding_started core_task_completed --span 7d --within 90d\n' +
+        '  $ strata funnel signed_up onboarding_started core_task_completed \\\n' +
+        '      --span 7d --within 90d\n' +
         '  $ strata funnel --file funnels/onboarding.yaml --by plan --as-of 2025-06-01\n' +
-        '  $ strata funnel signed_up first_project_created --span 1d --order strict --segment power-users\n' +
-        '  $ strata funnel signed_up onboarding_started core_task_completed --span 7d --within 90d \\\n' +
-        '      --save-dropoff 3 --key onboarding-stalled',
+        '  $ strata funnel signed_up first_project_created --span 1d --order strict \\\n' +
+        '      --segment power-users\n' +
+        '  $ strata funnel signed_up onboarding_started core_task_completed \\\n' +
+        '      --span 7d --within 90d --save-dropoff 3 --key onboarding-stalled',
     )
     .action(async (steps: string[], opts: FunnelCommandOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);

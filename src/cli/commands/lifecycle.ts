@@ -20,7 +20,7 @@ import {
 import type { SegmentRegistry } from '../../segments/registry/index.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatTable } from '../table.js';
-import { parseAsOf } from './segment.js';
+import { AS_OF_HELP, BY_HELP, SEGMENT_HELP, parseAsOf } from './segment.js';
 
 interface ReportOptions {
   readonly asOf?: string;
@@ -33,8 +33,6 @@ interface FlowOptions {
   readonly to: string;
   readonly segment?: string;
 }
-
-const AS_OF_HELP = 'evaluate as of this instant: an ISO date or instant (UTC when no zone), now, or an offset like -7d (default: now)';
 
 export function registerLifecycle(program: Command, io: CliIo): void {
   const lifecycle = program
@@ -51,6 +49,12 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .command('stages')
     .alias('show')
     .summary('show the model: the stages in priority order, each with its condition')
+    .description(
+      'Show the lifecycle model (strata.yaml `lifecycle:`, defaults when absent): the\n' +
+        'stages in priority order with their names, descriptions and conditions as\n' +
+        'YAML, the fallback stage, and the default stages left out because a setting\n' +
+        'they need is missing. A user is in the first stage whose condition holds.',
+    )
     .addHelpText('after', '\nExamples:\n  $ strata lifecycle stages\n  $ strata lifecycle stages --json')
     .action(async (_opts: unknown, command: Command) => {
       const ctx = CommandContext.from(io, command);
@@ -67,8 +71,8 @@ export function registerLifecycle(program: Command, io: CliIo): void {
         'instant); --segment counts only the members of a segment.',
     )
     .option('--as-of <T>', AS_OF_HELP)
-    .option('--by <NAME>', 'break down by a trait (trait:T) or by membership of a segment (segment:KEY); a bare name is either')
-    .option('--segment <KEY>', 'only the members of this segment as of the same instant')
+    .option('--by <NAME>', BY_HELP)
+    .option('--segment <KEY>', SEGMENT_HELP)
     .addHelpText(
       'after',
       '\nExamples:\n' +

@@ -19,9 +19,8 @@ import {
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatFields, formatPercent, formatTable } from '../table.js';
-import { displayPath, parseAsOf } from './segment.js';
+import { AS_OF_HELP, SEGMENT_HELP, displayPath, parseAsOf } from './segment.js';
 
-const AS_OF_HELP = 'evaluate as of this instant: an ISO date or instant (UTC when no zone), now, or an offset like -7d (default: now)';
 const DEFAULT_LIMIT = 20;
 
 interface ShowResult {
@@ -54,6 +53,11 @@ export function registerMoments(program: Command, io: CliIo): void {
   moments
     .command('list')
     .summary('each moment: its rule, how many users reached it, the first and last instant')
+    .description(
+      'List the key moments of strata.yaml as of an instant: for each, its kind and\n' +
+        'rule, how many users of the population reached it (and their share), and the\n' +
+        'instants of the first and the last user to reach it.',
+    )
     .option('--as-of <T>', AS_OF_HELP)
     .addHelpText('after', '\nExamples:\n  $ strata moments list\n  $ strata moments list --as-of 2025-06-01 --json')
     .action(async (opts: { asOf?: string }, command: Command) => {
@@ -74,16 +78,26 @@ export function registerMoments(program: Command, io: CliIo): void {
   moments
     .command('show')
     .summary('one moment: its definition, users reached per week, and who reached it when')
+    .description(
+      'Show one key moment as of an instant: its definition as written, how many users\n' +
+        'reached it (of the population, or of the members of --segment), the count per\n' +
+        'week or month (--per), and the earliest users to reach it with their instants.\n' +
+        '--out writes every user who reached it.',
+    )
     .argument('<KEY>', 'the moment key (under moments: in strata.yaml)')
     .option('--as-of <T>', AS_OF_HELP)
-    .option('--segment <KEY>', "only the segment's members as of the same instant")
+    .option('--segment <KEY>', SEGMENT_HELP)
     .option('--limit <N>', 'users listed, earliest first', String(DEFAULT_LIMIT))
     .addOption(new Option('--per <P>', 'bucket of the counts').choices(['week', 'month']).default('week'))
     .option('--out <FILE>', 'also write every user who reached it, with the instant, to FILE')
     .addOption(new Option('--format <F>', 'format of --out').choices(['csv', 'jsonl']).default('csv'))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ strata moments show first-core-action\n  $ strata moments show stalled-activation --as-of 2025-06-01 --segment enterprise-prospects\n  $ strata moments show monthly-regular --per month --out regulars.csv',
+      '\nExamples:\n' +
+        '  $ strata moments show first-core-action\n' +
+        '  $ strata moments show stalled-activation --as-of 2025-06-01 \\\n' +
+        '      --segment enterprise-prospects\n' +
+        '  $ strata moments show monthly-regular --per month --out regulars.csv',
     )
     .action(async (key: string, opts: { asOf?: string; segment?: string; limit: string; per: MomentPeriod; out?: string; format: MomentInstantFormat }, command: Command) => {
       const ctx = CommandContext.from(io, command);

@@ -21,7 +21,7 @@ import {
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatTable } from '../table.js';
-import { displayPath, parseAsOf } from './segment.js';
+import { AS_OF_HELP, BY_HELP, SEGMENT_HELP, displayPath, parseAsOf } from './segment.js';
 
 interface RetentionOptions {
   cohort?: string;
@@ -66,17 +66,20 @@ export function registerRetention(program: Command, io: CliIo): void {
     .option('--periods <N>', `periods after period 0 (default ${Object.entries(DEFAULT_PERIODS).map(([u, n]) => `${u} ${n}`).join(', ')})`)
     .option('--from <T1>', 'only users who start at or after T1 (ISO date or instant, or an offset from asOf like -12w)')
     .option('--to <T2>', 'only users who start before T2 (default: asOf)')
-    .option('--as-of <T>', 'evaluate as of this instant: an ISO date or instant, now, or an offset like -7d (default: now)')
+    .option('--as-of <T>', AS_OF_HELP)
     .addOption(new Option('--mode <M>', 'which tables (default both)').choices([...RETENTION_MODES]))
-    .option('--by <NAME>', 'one table per group: trait:T, segment:KEY, or a bare trait or segment name')
-    .option('--segment <KEY>', "only the segment's members (as of asOf)")
+    .option('--by <NAME>', BY_HELP)
+    .option('--segment <KEY>', SEGMENT_HELP)
     .option('--file <FILE>', 'a retention definition (YAML or JSON with the keys cohort, alignment, start, return, periods, from, to, mode, by, segment); options override it')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  $ strata retention --cohort week --periods 8\n' +
-        '  $ strata retention --cohort month --start-event purchase --return-event purchase --as-of 2011-12-10\n' +
-        "  $ strata retention --cohort day --alignment elapsed --return-event core_task_completed --return-where '{property: duration_s, gte: 60}'\n" +
+        '  $ strata retention --cohort month --start-event purchase \\\n' +
+        '      --return-event purchase --as-of 2011-12-10\n' +
+        '  $ strata retention --cohort day --alignment elapsed \\\n' +
+        '      --return-event core_task_completed \\\n' +
+        "      --return-where '{property: duration_s, gte: 60}'\n" +
         '  $ strata retention --file retention.yaml --by plan --json',
     )
     .action(async (opts: RetentionOptions, command: Command) => {

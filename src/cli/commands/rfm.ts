@@ -5,7 +5,7 @@
  * options and renders.
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { Option, type Command, type Help } from 'commander';
 import { stringify } from 'yaml';
 import {
   DEFAULT_RFM_PREFIX,
@@ -23,13 +23,14 @@ import {
   type RfmUserFormat,
   type ScoreLevels,
 } from '../../analysis/rfm/index.js';
+import { formatCutPoint } from '../../analysis/rfm/rfm-segments.js';
 import type { Config } from '../../config/index.js';
 import { StrataError } from '../../errors/errors.js';
 import type { AddResult, SegmentRegistry } from '../../segments/registry/index.js';
 import { parseDurationMs } from '../../time/time.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatTable } from '../table.js';
-import { displayPath, parseAsOf } from './segment.js';
+import { AS_OF_HELP, SEGMENT_HELP, displayPath, parseAsOf } from './segment.js';
 
 interface RfmCommonOptions {
   readonly asOf?: string;
@@ -49,7 +50,6 @@ interface RfmSegmentsOptions extends RfmCommonOptions {
   readonly prefix: string;
 }
 
-const AS_OF_HELP = 'score as of this instant: an ISO date or instant (UTC when no zone), now, or an offset like -7d (default: now)';
 
 export function registerRfm(program: Command, io: CliIo): void {
   const rfm = program
@@ -67,14 +67,21 @@ export function registerRfm(program: Command, io: CliIo): void {
         'right-closed bands like pandas.qcut: a value at or below the first cut point\n' +
         'scores 1. Recency is reversed: the most recent get the top score. The R and\n' +
         'F scores place each user in a named cell (Champions, Loyal, At risk, ...).',
-    )
-    .option('--as-of <T>', AS_OF_HELP)
-    .option('--segment <KEY>', 'only members of this segment as of the same instant')
-    .option('--within <D>', 'only purchases in the last D before asOf (90d, 52w)')
-    .addOption(new Option('--scores <N>', 'score levels (default: rfm.scores, else 5)').choices(['4', '5']))
-    .addOption(new Option('--method <M>', 'quantile method (default: rfm.quantile_method, else linear)').choices([...QUANTILE_METHODS]))
-    .option('--out <FILE>', 'also write one row per user: user_id, recency, frequency, monetary, r, f, m, segment')
-    .addOption(new Option('--format <F>', 'format of --out').choices([...RFM_USER_FORMATS]).default('csv'))
+    );
+  // Scoring options serve the table and `rfm segments`; --out and --format only the table.
+  const scoring = [
+    new Option('--as-of <T>', AS_OF_HELP),
+    new Option('--segment <KEY>', SEGMENT_HELP),
+    new Option('--within <D>', 'only purchases in the last D before asOf (90d, 52w)'),
+    new Option('--scores <N>', 'score levels (default: rfm.scores, else 5)').choices(['4', '5']),
+    new Option('--method <M>', 'quantile method (default: rfm.quantile_method, else linear)').choices([...QUANTILE_METHODS]),
+  ];
+  const tableOnly = [
+    new Option('--out <FILE>', 'also write one row per user: user_id, recency, frequency, monetary, r, f, m, segment'),
+    new Option('--format <F>', 'format of --out').choices([...RFM_USER_FORMATS]).default('csv'),
+  ];
+  for (const option of [...scoring, ...tableOnly]) rfm.addOption(option);
+  rfm
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -105,7 +112,7 @@ export function registerRfm(program: Command, io: CliIo): void {
       }
     });
 
-  rfm
+  const segments = rfm
     .command('segments')
     .summary('the named cells as segments, cut points frozen as of asOf (--add stores them)')
     .description(
@@ -115,8 +122,8 @@ export function registerRfm(program: Command, io: CliIo): void {
         'that asOf each segment holds exactly the users the RFM table puts in its\n' +
         'cells; later it changes only as users purchase. Without --add the\n' +
         'definitions are printed as YAML (a list, which strata segment add reads).\n' +
-        'Takes the options of strata rfm: --as-of, --segment, --within, --scores,\n' +
-        '--method.',
+        'It takes the scoring options of strata rfm (below); --out and --format, which\n' +
+        'write the per-user scores, belong to strata rfm alone.',
     )
     .option('--add', 'store the definitions in the registry (a new version when one changed)')
     .option('--prefix <P>', 'segment key prefix', DEFAULT_RFM_PREFIX)
@@ -124,12 +131,16 @@ export function registerRfm(program: Command, io: CliIo): void {
       'after',
       '\nExamples:\n' +
         '  $ strata rfm segments --as-of 2011-12-10 > rfm-segments.yaml\n' +
-        '  $ strata rfm segments --as-of 2011-12-10 --add && strata segment compute --as-of 2011-12-10',
-    )
+        '  $ strata rfm segments --as-of 2011-12-10 --add && \\\n' +
+        '      strata segment compute --as-of 2011-12-10',
+    );
+  showOptionsAsOwn(segments, scoring, tableOnly);
+  segments
     .action(async (_opts: unknown, command: Command) => {
       const ctx = CommandContext.from(io, command);
-      // The table's options are the parent's: commander reads them wherever they appear.
+      // The scoring options are the parent's: commander reads them wherever they appear.
       const opts = command.optsWithGlobals<RfmSegmentsOptions>();
+      rejectTableOptions(rfm, tableOnly);
       const { generated, added } = await ctx.withRegistry(async (registry, config: Config, store) => {
         const options = await rfmOptions(opts, registry);
         const result = await computeRfm(store, config.rfm, options);
@@ -141,6 +152,32 @@ export function registerRfm(program: Command, io: CliIo): void {
       ctx.emit(json, () => (added ? renderAdded(generated, added) : renderDefinitions(generated)));
       if (!added) ctx.note('Store them with --add, or save this output and run strata segment add FILE.');
     });
+}
+
+/**
+ * The help of `rfm segments`: the parent's scoring options are listed as its own (they are
+ * read wherever they appear), and the table-only ones not at all.
+ */
+function showOptionsAsOwn(cmd: Command, own: readonly Option[], hidden: readonly Option[]): void {
+  const createHelp = cmd.createHelp.bind(cmd);
+  cmd.createHelp = (): Help => {
+    const help = createHelp();
+    const options = help.visibleOptions.bind(help);
+    const globals = help.visibleGlobalOptions.bind(help);
+    help.visibleOptions = (c) => [...own, ...options(c)];
+    help.visibleGlobalOptions = (c) => globals(c).filter((o) => !own.includes(o) && !hidden.includes(o));
+    return help;
+  };
+}
+
+/** `rfm segments` with `--out` or `--format`, which commander gives the parent: a usage error, not silence. */
+function rejectTableOptions(rfm: Command, tableOnly: readonly Option[]): void {
+  for (const option of tableOnly) {
+    if (rfm.getOptionValueSource(option.attributeName()) !== 'cli') continue;
+    throw new StrataError('INPUT_INVALID', `${option.long} is an option of strata rfm (the per-user table), not of strata rfm segments`, [
+      { path: option.long ?? option.flags, message: 'leave it out; strata rfm --out FILE writes the per-user scores' },
+    ]);
+  }
 }
 
 async function rfmOptions(opts: RfmCommonOptions, registry: SegmentRegistry): Promise<RfmOptions> {
@@ -234,7 +271,7 @@ function renderRfm(r: RfmResult): string {
 function renderDefinitions(g: RfmSegmentsResult): string {
   const header = [
     `# RFM segments with cut points frozen as of ${g.asOf} (scores 1-${g.scores}, ${g.method} quantiles)`,
-    `# recency (days) cut points: ${g.cuts.recency.join(', ')}; frequency cut points: ${g.cuts.frequency.join(', ')}`,
+    `# recency (days) cut points: ${g.cuts.recency.map(formatCutPoint).join(', ')}; frequency cut points: ${g.cuts.frequency.map(formatCutPoint).join(', ')}`,
     ...g.skipped.map((s) => `# no segment for ${s.name}: ${s.reason}`),
   ];
   return `${header.join('\n')}\n${stringify(g.segments.map((s) => s.definition), { lineWidth: 0 })}`;

@@ -17,11 +17,12 @@ export function registerSegmentHistory(segment: Command, io: CliIo): void {
     .command('history')
     .summary('size over time, who entered and left, and week-over-week stability')
     .description(
-      'The stored snapshots of a segment in asOf order (the current version by default): size,\n' +
-        'share of the population, users who entered and left since the snapshot before, and\n' +
-        'week-over-week stability: the Jaccard index |A and B| / |A or B| with the snapshot taken\n' +
-        '7 days earlier (exactly then when stored, else the latest one before; none: -). Computes\n' +
-        'nothing: build a history with `strata segment backfill` or `strata segment compute --every`.',
+      'The stored snapshots of a segment in asOf order (the current version by\n' +
+        'default): size, share of the population, users who entered and left since the\n' +
+        'snapshot before, and week-over-week stability: the Jaccard index\n' +
+        '|A and B| / |A or B| with the snapshot taken 7 days earlier (exactly then when\n' +
+        'stored, else the latest one before; none: -). Computes nothing: build a history\n' +
+        'with `strata segment backfill` or `strata segment compute --every`.',
     )
     .argument('<KEY>', 'the segment key')
     .option('--from <T1>', `list snapshots at or after T1: ${INSTANT_HELP}`)
@@ -46,10 +47,11 @@ export function registerSegmentHistory(segment: Command, io: CliIo): void {
     .command('backfill')
     .summary('compute snapshots at regular instants in the past, then show the history')
     .description(
-      'Compute snapshots of the segments (their current versions) as of T1, T1 + STEP, ... up to\n' +
-        'and including T2, one batch per instant, so a new segment has a history from day one.\n' +
-        'Instants that already have a snapshot of the current version are kept unless --force.\n' +
-        `More than ${formatCount(1000)} instants needs --max-steps.`,
+      'Compute snapshots of the segments (their current versions) as of T1,\n' +
+        'T1 + STEP, ... up to and including T2, one batch per instant, so a new segment\n' +
+        'has a history from day one. Instants that already have a snapshot of the\n' +
+        `current version are kept unless --force. More than ${formatCount(1000)} instants needs\n` +
+        '--max-steps.',
     )
     .argument('<KEY...>', 'segment keys')
     .requiredOption('--from <T1>', `the first instant: ${INSTANT_HELP}`)
@@ -59,8 +61,8 @@ export function registerSegmentHistory(segment: Command, io: CliIo): void {
     .option('--max-steps <N>', 'allow up to N instants', '1000')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ strata segment backfill power-users --from 2025-01-06 --to 2025-06-02 --step 1w\n' +
-        '  $ strata segment backfill power-users gone-quiet --from -90d --to now --step 1d --force',
+      '\nExamples:\n  $ strata segment backfill power-users --from 2025-01-06 --to 2025-06-02 \\\n      --step 1w\n' +
+        '  $ strata segment backfill power-users gone-quiet --from -90d --to now \\\n      --step 1d --force',
     )
     .action(async (keys: string[], opts: { from: string; to: string; step: string; force?: boolean; maxSteps: string }, command: Command) => {
       const ctx = CommandContext.from(io, command);

@@ -9,7 +9,7 @@ import { MEANS_FORMULA, PROPORTIONS_FORMULA } from '../../analysis/power.js';
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatRatio, formatTable } from '../table.js';
-import { parseAsOf, parseWindow, wrap } from './segment.js';
+import { AS_OF_HELP, parseAsOf, parseWindow, wrap } from './segment.js';
 
 interface LintCliOptions {
   asOf?: string;
@@ -24,30 +24,34 @@ interface LintCliOptions {
 export function registerSegmentLint(segment: Command, io: CliIo): void {
   segment
     .command('lint')
-    .summary('warn about segments too small for their objective, overlapping, or matching no one or everyone')
+    .summary('flag segments too small for their objective, overlapping, or matching no one or all')
     .description(
-      'Check segments (default: all) as of an instant and warn when one\n' +
-        '  - is too small to detect the minimum effect its objective calls for, by a power\n' +
-        '    calculation on its own members (two-sided test, 50/50 split; the calculation is printed):\n' +
-        '      activation    core-action rate in the window (lifecycle.core_action)   MDE 10%\n' +
-        '      conversion    purchase rate in the window (rfm purchase event)         MDE 10%\n' +
-        '      retention     share active in the last 7 days                          MDE 5%\n' +
-        '      engagement    mean active days in the window                           MDE 5%\n' +
-        '      monetization  revenue per user in the window (rfm purchase value)      MDE 10%\n' +
-        '      other         not checked\n' +
-        '  - overlaps another segment with a Jaccard index at or above --overlap;\n' +
-        '  - matches no one, or everyone, of the population.\n' +
-        'Exits 0 with warnings; with --strict, exits 1 when there is any.',
+      'Check segments (default: all) as of an instant and warn when one is too small\n' +
+        'to detect the minimum effect its objective calls for (a power calculation on its\n' +
+        'own members: two-sided test, 50/50 split; the calculation is printed), overlaps\n' +
+        'another segment with a Jaccard index at or above --overlap, or matches no one,\n' +
+        'or everyone, of the population. Exits 0 with warnings; with --strict, exits 1\n' +
+        'when there is any.',
     )
     .argument('[KEY...]', 'segment keys (default: every segment)')
-    .option('--as-of <T>', 'evaluate as of this instant: an ISO date or instant, now, or an offset like -7d (default: now)')
+    .option('--as-of <T>', AS_OF_HELP)
     .option('--overlap <J>', 'warn when two segments have a Jaccard index at or above J', String(LINT_DEFAULTS.overlap))
     .option('--alpha <A>', 'two-sided significance level', String(LINT_DEFAULTS.alpha))
     .option('--power <P>', 'power (1 - beta)', String(LINT_DEFAULTS.power))
     .option('--mde <R>', 'relative minimum detectable effect for every objective, e.g. 0.1 or 10% (default: per objective)')
     .option('--window <D>', 'the window the metrics are measured over, before the as-of instant', '28d')
     .option('--strict', 'exit 1 when there is any warning')
-    .addHelpText('after', '\nExamples:\n  $ strata segment lint\n  $ strata segment lint power-users big-spenders --as-of 2025-06-02 --mde 5%\n  $ strata segment lint --strict --json')
+    .addHelpText(
+      'after',
+      '\nObjectives, the metric of the power check (over --window) and its default MDE:\n' +
+        '  activation    core-action rate (lifecycle.core_action)          10%\n' +
+        '  conversion    purchase rate (the rfm: purchase event)           10%\n' +
+        '  retention     share active in the last 7 days                    5%\n' +
+        '  engagement    mean active days                                   5%\n' +
+        '  monetization  revenue per user (the rfm: purchase value)        10%\n' +
+        '  other         not checked\n' +
+        '\nExamples:\n  $ strata segment lint\n  $ strata segment lint power-users big-spenders --as-of 2025-06-02 --mde 5%\n  $ strata segment lint --strict --json',
+    )
     .action(async (keys: string[], opts: LintCliOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : undefined;

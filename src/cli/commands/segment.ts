@@ -37,16 +37,19 @@ export function parseAsOf(text: string, option: string, nowMs: number): number {
   return ms;
 }
 
-const AS_OF_HELP = 'evaluate as of this instant: an ISO date or instant (UTC when no zone), now, or an offset like -7d (default: now)';
+/** Option help shared by the commands that take these options, so each reads the same everywhere. */
+export const AS_OF_HELP = 'evaluate as of this instant: an ISO date or instant (UTC when no zone), now, or an offset like -7d (default: now)';
+export const BY_HELP = 'split by a trait value or by segment membership: trait:T, segment:KEY, or a bare trait or segment name';
+export const SEGMENT_HELP = 'only the members of this segment as of the same instant';
 
 export function registerSegment(program: Command, io: CliIo): void {
   const segment = program
     .command('segment')
     .summary('define segments, compute who is in them, and analyse them')
     .description(
-      'Segments are YAML or JSON definitions (see README, "Segment language"). Each `add`\n' +
-        'stores an immutable version when the definition changed; `compute` materializes\n' +
-        'membership snapshots as of an instant; the other commands read them.',
+      'Segments are YAML or JSON definitions (see README, "Segment language").\n' +
+        '`add` stores an immutable version of each definition that changed; `compute`\n' +
+        'materializes membership snapshots as of an instant; the others read them.',
     );
 
   const withRegistry = <T>(ctx: CommandContext, fn: (registry: SegmentRegistry, config: Config, store: EventStore) => Promise<T>): Promise<T> =>
@@ -56,10 +59,11 @@ export function registerSegment(program: Command, io: CliIo): void {
     .command('add')
     .summary('validate and store segment definitions')
     .description(
-      'Validate segment definitions against the tracking plan and store them. FILE may be a\n' +
-        'definition file (.yaml, .yml, .json; one definition, or a list of them) or a folder of\n' +
-        'them. Without FILE, adds every definition in the workspace segments folder. A new version\n' +
-        'is stored only when a definition changed. All files are checked before anything is stored.',
+      'Validate segment definitions against the tracking plan and store them. FILE may\n' +
+        'be a definition file (.yaml, .yml, .json; one definition, or a list of them) or\n' +
+        'a folder of them. Without FILE, adds every definition in the workspace segments\n' +
+        'folder. A new version is stored only when a definition changed. All files are\n' +
+        'checked before anything is stored.',
     )
     .argument('[FILE...]', 'definition files or folders (default: the segments folder)')
     .addHelpText('after', '\nExamples:\n  $ strata segment add segments/power-users.yaml\n  $ strata segment add segments/\n  $ strata segment add')
@@ -88,6 +92,7 @@ export function registerSegment(program: Command, io: CliIo): void {
   segment
     .command('list')
     .summary('list the segments with their current version and last computed size')
+    .description('List the stored segments: key, name, objective, current version, and the size\nand share of the latest snapshot.')
     .addHelpText('after', '\nExamples:\n  $ strata segment list\n  $ strata segment list --json')
     .action(async (_opts: unknown, command: Command) => {
       const ctx = CommandContext.from(io, command);
@@ -124,6 +129,7 @@ export function registerSegment(program: Command, io: CliIo): void {
   segment
     .command('show')
     .summary('show a segment: its definition, versions and recent snapshots')
+    .description('Show a segment: its current definition, every stored version, and its recent\nsnapshots.')
     .argument('<KEY>', 'the segment key')
     .addHelpText('after', '\nExamples:\n  $ strata segment show power-users')
     .action(async (key: string, _opts: unknown, command: Command) => {
@@ -136,8 +142,9 @@ export function registerSegment(program: Command, io: CliIo): void {
     .command('compute')
     .summary('compute membership snapshots (all segments in one batch)')
     .description(
-      'Compute who is in the segments (default: all) as of an instant and store the snapshots.\n' +
-        'All the segments of one call are computed by one batch query that shares work.',
+      'Compute who is in the segments (default: all) as of an instant and store the\n' +
+        'snapshots. All the segments of one call are computed by one batch query that\n' +
+        'shares work.',
     )
     .argument('[KEY...]', 'segment keys (default: every segment)')
     .option('--as-of <T>', AS_OF_HELP)
@@ -146,10 +153,11 @@ export function registerSegment(program: Command, io: CliIo): void {
     .option('--catch-up', 'with --every: refresh the latest tick at or before now at once instead of waiting for the next')
     .addHelpText(
       'after',
-      '\nWith --every, each refresh computes as of its tick (every 1h: :00 UTC), not the wall time it ran,\n' +
-        'prints one line (one JSON line with --json), and never overlaps the one before (a tick due\n' +
-        'meanwhile is skipped and reported). A failed refresh is reported and the schedule goes on;\n' +
-        'Ctrl-C or TERM stops after the refresh in flight.\n' +
+      '\nWith --every, each refresh computes as of its tick (every 1h: :00 UTC), not the\n' +
+        'wall time it ran, prints one line (one JSON line with --json), and never\n' +
+        'overlaps the one before (a tick due meanwhile is skipped and reported). A failed\n' +
+        'refresh is reported and the schedule goes on; Ctrl-C or TERM stops after the\n' +
+        'refresh in flight.\n' +
         '\nExamples:\n  $ strata segment compute\n  $ strata segment compute power-users gone-quiet --as-of 2025-06-02\n' +
         '  $ strata segment compute --every 1h\n  $ strata segment compute power-users --every 15m --count 4 --json',
     )
@@ -183,7 +191,8 @@ export function registerSegment(program: Command, io: CliIo): void {
     .summary('list the member user ids (one per row)')
     .description(
       'Print or write the ids of the members as of an instant, one per row (CSV with a\n' +
-        'user_id header, or JSONL). Computes the snapshot first if there is none for that instant.',
+        'user_id header, or JSONL). Computes the snapshot first if there is none for that\n' +
+        'instant.',
     )
     .argument('<KEY>', 'the segment key')
     .option('--as-of <T>', AS_OF_HELP)
@@ -216,6 +225,10 @@ export function registerSegment(program: Command, io: CliIo): void {
   segment
     .command('diff')
     .summary('who entered, left and stayed between two instants')
+    .description(
+      'Compare the members as of two instants (computing the snapshots when missing):\n' +
+        'how many entered, left and stayed, with a sample of ids per group.',
+    )
     .argument('<KEY>', 'the segment key')
     .requiredOption('--from <T1>', 'the earlier instant (ISO date or instant, now, or -7d)')
     .requiredOption('--to <T2>', 'the later instant (ISO date or instant, now, or -7d)')
@@ -235,13 +248,14 @@ export function registerSegment(program: Command, io: CliIo): void {
     .command('report')
     .summary('size, share, distinguishing traits and events, engagement, conversion and revenue')
     .description(
-      'Report a segment as of an instant: its size and share of the population, then the\n' +
-        'traits and events most over- or under-represented among members compared with the\n' +
-        'rest, with lift (share among members / share in the population), then engagement\n' +
-        '(events, active days, distinct events per user in the window; days since the last\n' +
-        'event), conversion (share who did the purchase event in the window) and revenue per\n' +
-        'user and per converter, for the members against the whole population. Conversion and\n' +
-        'revenue use the purchase event of the `rfm:` settings in strata.yaml.',
+      'Report a segment as of an instant: its size and share of the population, then\n' +
+        'the traits and events most over- or under-represented among members compared\n' +
+        'with the rest, with lift (share among members / share in the population), then\n' +
+        'engagement (events, active days, distinct events per user in the window; days\n' +
+        'since the last event), conversion (share who did the purchase event in the\n' +
+        'window) and revenue per user and per converter, for the members against the\n' +
+        'whole population. Conversion and revenue use the purchase event of the `rfm:`\n' +
+        'settings in strata.yaml.',
     )
     .argument('<KEY>', 'the segment key')
     .option('--as-of <T>', AS_OF_HELP)

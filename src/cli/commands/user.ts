@@ -9,24 +9,25 @@ import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatFields, formatTable } from '../table.js';
 import { shortInstant } from './segment-history.js';
-import { parseAsOf } from './segment.js';
+import { AS_OF_HELP, parseAsOf } from './segment.js';
 
 export function registerUser(program: Command, io: CliIo): void {
   program
     .command('user')
     .summary('one user: traits, activity, segments, lifecycle stage, moments and membership history')
     .description(
-      'Everything Strata holds on a user as of an instant: profile traits (pii values masked unless\n' +
-        '--show-pii; sensitive traits marked), first and last seen, event counts, the most recent\n' +
-        'events, the segments the user is in and the lifecycle stage (evaluated in memory over the\n' +
-        "user's own events and profile, with the same semantics as compute; no snapshot is written),\n" +
-        'key moments, and membership over the stored snapshots (entered and left between them).',
+      'Everything Strata holds on a user as of an instant: profile traits (pii values\n' +
+        'masked unless --show-pii; sensitive traits marked), first and last seen, event\n' +
+        'counts, the most recent events, the segments the user is in and the lifecycle\n' +
+        "stage (evaluated in memory over the user's own events and profile, with the same\n" +
+        'semantics as compute; no snapshot is written), key moments, and membership over\n' +
+        'the stored snapshots (entered and left between them).',
     )
     .argument('<USER_ID>', 'the user id, exactly as ingested')
-    .option('--as-of <T>', 'as of this instant: an ISO date or instant, now, or an offset like -7d (default: now)')
+    .option('--as-of <T>', AS_OF_HELP)
     .option('--events <N>', 'recent events listed', String(DEFAULT_RECENT_EVENTS))
     .option('--show-pii', 'show the values of pii traits and properties')
-    .addHelpText('after', '\nExamples:\n  $ strata user u-00042\n  $ strata user u-00042 --as-of 2025-06-02 --events 50 --json')
+    .addHelpText('after', '\nExamples:\n  $ strata user u000042\n  $ strata user u000042 --as-of 2025-06-02 --events 50 --json')
     .action(async (userId: string, opts: { asOf?: string; events: string; showPii?: boolean }, command: Command) => {
       const ctx = CommandContext.from(io, command);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : Date.now();
