@@ -14,24 +14,13 @@
 import { analyzeFunnel, funnelFromArguments, type FunnelResult } from '../src/analysis/funnel/index.js';
 import { demoPlan } from '../src/demo/demo-plan.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { Row } from '../src/store/event-store.js';
 import { timestampLiteral } from './hand-queries.js';
-import { interleave, secondsOf, timed, type Timing } from './support/measure.js';
-import { DEFAULT_END_MS, generateProductStore } from './support/product-data.js';
+import { interleave, secondsOf, type Timing } from './support/measure.js';
+import { eachScale, withProductStore, type ProductBenchOptions, type ProductScale } from './support/product-store.js';
 import { printTable, ratio, seconds } from './support/report.js';
-import { formatCount } from './support/scale.js';
-import { createWorkDir } from './support/workdir.js';
 
-export interface FunnelBenchOptions {
-  readonly events: readonly number[];
-  readonly users: number;
-  readonly repetitions: number;
-  readonly dir?: string;
-  readonly keep: boolean;
-  readonly threads?: number;
-  readonly memoryLimit?: string;
-}
+export type FunnelBenchOptions = ProductBenchOptions;
 
 export const FUNNEL_GOAL = 1.2;
 
@@ -57,11 +46,7 @@ export interface FunnelFigure {
   readonly ratio: number;
 }
 
-export interface FunnelScaleResult {
-  readonly events: number;
-  readonly users: number;
-  readonly asOf: string;
-  readonly generateSeconds: number;
+export interface FunnelScaleResult extends ProductScale {
   readonly funnel: string;
   readonly cases: readonly FunnelFigure[];
 }
@@ -118,29 +103,13 @@ function strataTable(result: FunnelResult): TableRow[] {
 
 const byGroup = (rows: readonly TableRow[]) => [...rows].sort((a, b) => ((a.group ?? '') < (b.group ?? '') ? -1 : (a.group ?? '') > (b.group ?? '') ? 1 : 0));
 
-export async function runFunnelBench(options: FunnelBenchOptions): Promise<FunnelScaleResult[]> {
-  const out: FunnelScaleResult[] = [];
-  for (const events of options.events) out.push(await runScale(events, options));
-  return out;
+export function runFunnelBench(options: FunnelBenchOptions): Promise<FunnelScaleResult[]> {
+  return eachScale(options, (events) => runScale(events, options));
 }
 
-async function runScale(events: number, options: FunnelBenchOptions): Promise<FunnelScaleResult> {
+function runScale(events: number, options: FunnelBenchOptions): Promise<FunnelScaleResult> {
   const plan = demoPlan();
-  const work = createWorkDir(options.dir, `funnel-${formatCount(events)}`);
-  const store = await DuckDbStore.open({
-    path: work.file('store.duckdb'),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
-  });
-  try {
-    await store.applyPlan(plan);
-    const shape = { users: options.users, events, days: 180, endMs: DEFAULT_END_MS };
-    process.stdout.write(`\nfunnel: generating ${formatCount(events)} events for ${formatCount(options.users)} users in ${work.path} ...\n`);
-    const generated = await timed(() => generateProductStore(store, plan, shape));
-    await store.execute('CHECKPOINT');
-    process.stdout.write(`  ${generated.value.events.toLocaleString('en-US')} events, ${generated.value.users.toLocaleString('en-US')} users in ${seconds(generated.seconds)} s\n`);
-
-    const asOfMs = shape.endMs;
+  return withProductStore('funnel', events, plan, options, async ({ store, asOfMs, scale }) => {
     const registry = new SegmentRegistry(store, plan);
     const funnel = funnelFromArguments({ steps: [...STEPS], span: `${SPAN_DAYS}d`, within: `${WITHIN_DAYS}d` }, plan);
     const cases: FunnelFigure[] = [];
@@ -161,19 +130,13 @@ async function runScale(events: number, options: FunnelBenchOptions): Promise<Fu
       process.stdout.write(`  ${name}: strata ${seconds(figure.strata.median)} s, hand ${seconds(figure.hand.median)} s, ratio ${ratio(figure.ratio)}\n`);
     }
     const result: FunnelScaleResult = {
-      events: generated.value.events,
-      users: generated.value.users,
-      asOf: new Date(asOfMs).toISOString(),
-      generateSeconds: generated.seconds,
+      ...scale,
       funnel: `${STEPS.join(' -> ')}, span ${SPAN_DAYS}d, within ${WITHIN_DAYS}d, sequential`,
       cases,
     };
     printScale(result);
     return result;
-  } finally {
-    await store.close();
-    if (!options.keep) work.remove();
-  }
+  });
 }
 
 function printScale(r: FunnelScaleResult): void {

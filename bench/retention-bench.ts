@@ -13,23 +13,12 @@
 import { demoPlan } from '../src/demo/demo-plan.js';
 import { checkRetentionDefinition, retentionTable, type RetentionDefinition, type RetentionResult } from '../src/analysis/retention/index.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { timestampLiteral } from './hand-queries.js';
-import { interleave, secondsOf, timed, type Timing } from './support/measure.js';
-import { DEFAULT_END_MS, generateProductStore } from './support/product-data.js';
+import { interleave, secondsOf, type Timing } from './support/measure.js';
+import { eachScale, withProductStore, type ProductBenchOptions, type ProductScale } from './support/product-store.js';
 import { printTable, ratio, seconds } from './support/report.js';
-import { formatCount } from './support/scale.js';
-import { createWorkDir } from './support/workdir.js';
 
-export interface RetentionBenchOptions {
-  readonly events: readonly number[];
-  readonly users: number;
-  readonly repetitions: number;
-  readonly dir?: string;
-  readonly keep: boolean;
-  readonly threads?: number;
-  readonly memoryLimit?: string;
-}
+export type RetentionBenchOptions = ProductBenchOptions;
 
 export const RETENTION_GOAL = 1.2;
 const PERIODS = 12;
@@ -105,37 +94,17 @@ export interface RetentionFigure {
   readonly ratio: number;
 }
 
-export interface RetentionScaleResult {
-  readonly events: number;
-  readonly users: number;
-  readonly asOf: string;
-  readonly generateSeconds: number;
+export interface RetentionScaleResult extends ProductScale {
   readonly cases: readonly RetentionFigure[];
 }
 
-export async function runRetentionBench(options: RetentionBenchOptions): Promise<RetentionScaleResult[]> {
-  const out: RetentionScaleResult[] = [];
-  for (const events of options.events) out.push(await runScale(events, options));
-  return out;
+export function runRetentionBench(options: RetentionBenchOptions): Promise<RetentionScaleResult[]> {
+  return eachScale(options, (events) => runScale(events, options));
 }
 
-async function runScale(events: number, options: RetentionBenchOptions): Promise<RetentionScaleResult> {
+function runScale(events: number, options: RetentionBenchOptions): Promise<RetentionScaleResult> {
   const plan = demoPlan();
-  const work = createWorkDir(options.dir, `retention-${formatCount(events)}`);
-  const store = await DuckDbStore.open({
-    path: work.file('store.duckdb'),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
-  });
-  try {
-    await store.applyPlan(plan);
-    const shape = { users: options.users, events, days: 180, endMs: DEFAULT_END_MS };
-    process.stdout.write(`\nretention: generating ${formatCount(events)} events for ${formatCount(options.users)} users in ${work.path} ...\n`);
-    const generated = await timed(() => generateProductStore(store, plan, shape));
-    await store.execute('CHECKPOINT');
-    process.stdout.write(`  ${generated.value.events.toLocaleString('en-US')} events, ${generated.value.users.toLocaleString('en-US')} users in ${seconds(generated.seconds)} s\n`);
-
-    const asOfMs = shape.endMs;
+  return withProductStore('retention', events, plan, options, async ({ store, asOfMs, scale }) => {
     const ctx = { store, plan, registry: new SegmentRegistry(store, plan) };
     const figures: RetentionFigure[] = [];
     for (const c of CASES) {
@@ -164,19 +133,10 @@ async function runScale(events: number, options: RetentionBenchOptions): Promise
       figures.push(figure);
       process.stdout.write(`  ${c.key}: strata ${seconds(figure.strata.median)} s, hand ${seconds(figure.hand.median)} s, ratio ${ratio(figure.ratio)}\n`);
     }
-    const result: RetentionScaleResult = {
-      events: generated.value.events,
-      users: generated.value.users,
-      asOf: new Date(asOfMs).toISOString(),
-      generateSeconds: generated.seconds,
-      cases: figures,
-    };
+    const result: RetentionScaleResult = { ...scale, cases: figures };
     printScale(result);
     return result;
-  } finally {
-    await store.close();
-    if (!options.keep) work.remove();
-  }
+  });
 }
 
 /**

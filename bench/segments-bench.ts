@@ -14,24 +14,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoPlan } from '../src/demo/demo-plan.js';
 import { compileSegmentBatch, compileSegmentMembers } from '../src/segments/compile/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { HAND_QUERIES, timestampLiteral } from './hand-queries.js';
 import { loadDemoSegments } from './support/demo-segments.js';
 import { formatProfile, profileQuery } from './support/explain.js';
-import { interleave, repeat, secondsOf, timed, type Timing } from './support/measure.js';
-import { DEFAULT_END_MS, generateProductStore } from './support/product-data.js';
+import { interleave, repeat, secondsOf, type Timing } from './support/measure.js';
+import { eachScale, withProductStore, type ProductBenchOptions, type ProductScale } from './support/product-store.js';
 import { RESULTS_DIR, printTable, ratio, seconds } from './support/report.js';
 import { formatCount } from './support/scale.js';
-import { createWorkDir } from './support/workdir.js';
 
-export interface SegmentsBenchOptions {
-  readonly events: readonly number[];
-  readonly users: number;
-  readonly repetitions: number;
-  readonly dir?: string;
-  readonly keep: boolean;
-  readonly threads?: number;
-  readonly memoryLimit?: string;
+export interface SegmentsBenchOptions extends ProductBenchOptions {
   /** Write EXPLAIN ANALYZE of both queries for segments slower than the goal. */
   readonly explain: boolean;
 }
@@ -50,12 +41,8 @@ export interface SegmentFigure {
   readonly ratio: number | null;
 }
 
-export interface SegmentsScaleResult {
-  readonly events: number;
-  readonly users: number;
+export interface SegmentsScaleResult extends ProductScale {
   readonly population: number;
-  readonly asOf: string;
-  readonly generateSeconds: number;
   readonly segments: readonly SegmentFigure[];
   readonly batch: {
     readonly timing: Timing;
@@ -71,30 +58,14 @@ export interface SegmentsScaleResult {
 const countOf = (sql: string) => `SELECT count(*) AS n FROM (${sql})`;
 const fingerprintOf = (sql: string) => `SELECT count(*) AS n, coalesce(sum(hash(user_id)), 0)::VARCHAR AS h FROM (${sql})`;
 
-export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<SegmentsScaleResult[]> {
-  const out: SegmentsScaleResult[] = [];
-  for (const events of options.events) out.push(await runScale(events, options));
-  return out;
+export function runSegmentsBench(options: SegmentsBenchOptions): Promise<SegmentsScaleResult[]> {
+  return eachScale(options, (events) => runScale(events, options));
 }
 
-async function runScale(events: number, options: SegmentsBenchOptions): Promise<SegmentsScaleResult> {
+function runScale(events: number, options: SegmentsBenchOptions): Promise<SegmentsScaleResult> {
   const plan = demoPlan();
   const segments = loadDemoSegments(plan);
-  const work = createWorkDir(options.dir, `segments-${formatCount(events)}`);
-  const store = await DuckDbStore.open({
-    path: work.file('store.duckdb'),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
-  });
-  try {
-    await store.applyPlan(plan);
-    const shape = { users: options.users, events, days: 180, endMs: DEFAULT_END_MS };
-    process.stdout.write(`\nsegments: generating ${formatCount(events)} events for ${formatCount(options.users)} users in ${work.path} ...\n`);
-    const generated = await timed(() => generateProductStore(store, plan, shape));
-    await store.execute('CHECKPOINT');
-    process.stdout.write(`  ${generated.value.events.toLocaleString('en-US')} events, ${generated.value.users.toLocaleString('en-US')} users in ${seconds(generated.seconds)} s\n`);
-
-    const asOfMs = shape.endMs;
+  return withProductStore('segments', events, plan, options, async ({ store, asOfMs, scale }) => {
     const asOf = timestampLiteral(asOfMs);
     const dialect = store.dialect;
     const population = Number((await store.query(`SELECT count(*) AS n FROM users WHERE has_profile OR first_event_at < ${asOf}`))[0]!.n);
@@ -176,11 +147,11 @@ async function runScale(events: number, options: SegmentsBenchOptions): Promise<
       process.stdout.write(`${formatProfile('batch', profile).replace(/^/gm, '    ')}\n    (profile in ${base}.*)\n`);
     }
     const result: SegmentsScaleResult = {
-      events: generated.value.events,
-      users: generated.value.users,
+      events: scale.events,
+      users: scale.users,
       population,
-      asOf: new Date(asOfMs).toISOString(),
-      generateSeconds: generated.seconds,
+      asOf: scale.asOf,
+      generateSeconds: scale.generateSeconds,
       segments: figures,
       batch: {
         timing: batchTiming,
@@ -192,10 +163,7 @@ async function runScale(events: number, options: SegmentsBenchOptions): Promise<
     };
     printScale(result);
     return result;
-  } finally {
-    await store.close();
-    if (!options.keep) work.remove();
-  }
+  });
 }
 
 function printScale(r: SegmentsScaleResult): void {

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, openStore } from '../src/config/index.js';
-import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
 import { cli, cliJson } from './cli-helpers.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { LAYOUTS, startLayouts, type ClickHouseLayouts, type Layout } from './support/clickhouse-layouts.js';
+import { layoutWorkspace, storeYaml, writeWorkspace } from './support/clickhouse-workspace.js';
 
 const DAY = 86_400_000;
 const AS_OF = '2024-03-01';
@@ -62,19 +62,7 @@ const DEFS: Record<string, string> = {
 let root = '';
 let layouts: ClickHouseLayouts | undefined;
 
-function storeYaml(layout: Layout | 'duckdb', database: string): string {
-  if (layout === 'duckdb') return 'store:\n  engine: duckdb\n';
-  const o = layouts!.options(layout, database);
-  const cluster = o.cluster ? `\n  cluster:\n    name: ${o.cluster.name}\n    shards: [${o.cluster.shards.join(', ')}]` : '';
-  return `store:\n  engine: clickhouse\n  url: ${o.url}\n  database: ${database}${cluster}\n`;
-}
-
-async function workspace(name: string, layout: Layout | 'duckdb', database: string): Promise<string> {
-  const ws = path.join(root, name);
-  await mkdir(ws, { recursive: true });
-  await writeFile(path.join(ws, 'strata.yaml'), `version: 1\n${storeYaml(layout, database)}${PLAN_YAML}`);
-  return ws;
-}
+const workspace = (name: string, layout: Layout | 'duckdb', database: string) => writeWorkspace(path.join(root, name), storeYaml(layouts, layout, database), PLAN_YAML);
 
 /** The outputs of one pass of commands over a workspace, with what differs between runs removed. */
 async function session(ws: string) {
@@ -113,20 +101,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(!clickhouseAvailable()).each(LAYOUTS)('strata on ClickHouse (%s)', (layout) => {
-  let ws = '';
-  let database = '';
-  beforeAll(async () => {
-    database = layouts!.freshDatabase();
-    ws = await workspace(layout, layout, database);
-  });
-  afterAll(async () => {
-    const store = await ClickHouseStore.open(layouts!.options(layout, database));
-    await store.dropDatabase();
-    await store.close();
-  });
+  const current = layoutWorkspace(() => layouts!, layout, (database) => workspace(layout, layout, database));
 
   it('runs ingest and every segment command with the same --json output as DuckDB', async () => {
-    const out = await session(ws);
+    const out = await session(current.ws);
     expect(out).toEqual(oracle);
     // Hand-worked: 10 events stored, 1 rejected; population as of AS_OF: u1, u2, u3 and quote'user.
     expect(out.events).toMatchObject({ read: 11, stored: 10, rejected: 1 });
@@ -137,8 +115,8 @@ describe.skipIf(!clickhouseAvailable()).each(LAYOUTS)('strata on ClickHouse (%s)
   });
 
   it('opens the store that strata.yaml names, as an EventStore', async () => {
-    const config = await loadConfig({ cwd: ws });
-    expect(config.store).toMatchObject({ engine: 'clickhouse', database, cluster: layout === 'cluster' ? { name: 'strata' } : null });
+    const config = await loadConfig({ cwd: current.ws });
+    expect(config.store).toMatchObject({ engine: 'clickhouse', database: current.database, cluster: layout === 'cluster' ? { name: 'strata' } : null });
     const store = await openStore(config);
     try {
       expect(store.engine).toBe('clickhouse');
@@ -146,7 +124,7 @@ describe.skipIf(!clickhouseAvailable()).each(LAYOUTS)('strata on ClickHouse (%s)
     } finally {
       await store.close();
     }
-    const human = await cli(ws, 'segment', 'list');
+    const human = await cli(current.ws, 'segment', 'list');
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^SEGMENT\s+NAME/);
   });
@@ -154,9 +132,7 @@ describe.skipIf(!clickhouseAvailable()).each(LAYOUTS)('strata on ClickHouse (%s)
 
 describe.skipIf(!clickhouseAvailable())('strata with an unreachable ClickHouse', () => {
   it('fails with one line naming the URL', async () => {
-    const ws = path.join(root, 'unreachable');
-    await mkdir(ws, { recursive: true });
-    await writeFile(path.join(ws, 'strata.yaml'), `version: 1\nstore:\n  engine: clickhouse\n  url: http://127.0.0.1:9\n  database: x\n${PLAN_YAML}`);
+    const ws = await writeWorkspace(path.join(root, 'unreachable'), 'store:\n  engine: clickhouse\n  url: http://127.0.0.1:9\n  database: x\n', PLAN_YAML);
     const run = await cli(ws, 'segment', 'list');
     expect(run.code).not.toBe(0);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);

@@ -7,25 +7,21 @@
  * per-shard parts on the cluster, so fractional numbers are compared to 1e-9 relative;
  * everything else exactly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_END_MS, demoPlan, demoSegmentFiles, writeDemoFiles } from '../src/demo/index.js';
-import { ingestFiles } from '../src/ingest/index.js';
-import { parseSegmentText, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
-import { SegmentRegistry } from '../src/segments/registry/index.js';
+import { DEMO_END_MS, demoPlan, writeDemoFiles } from '../src/demo/index.js';
+import type { SegmentDefinition } from '../src/segments/language/index.js';
+import type { SegmentRegistry } from '../src/segments/registry/index.js';
 import { lintSegments, type LintResult } from '../src/analysis/lint/index.js';
 import type { PurchaseSettings } from '../src/analysis/rfm/rfm-config.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { MS } from '../src/time/time.js';
+import { ENGINES, closeEngineStores, ingestIntoEach, openEngineStores, registriesOn, withoutKeys, type Engine } from './support/agreement-stores.js';
+import { demoDefinitions, writeVisitors } from './support/demo-fixtures.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
-
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 
 const T1 = DEMO_END_MS;
 const T0 = DEMO_END_MS - 30 * MS.d;
@@ -34,8 +30,8 @@ const plan = demoPlan();
 let layouts: ClickHouseLayouts | undefined;
 let dir = '';
 let definitions: SegmentDefinition[] = [];
-const stores = new Map<Engine, EventStore>();
-const registries = new Map<Engine, SegmentRegistry>();
+let stores = new Map<Engine, EventStore>();
+let registries = new Map<Engine, SegmentRegistry>();
 
 /** Run the same call on every engine; returns the results by engine. */
 async function onAll<T>(call: (registry: SegmentRegistry) => Promise<T>): Promise<Record<Engine, T>> {
@@ -45,13 +41,7 @@ async function onAll<T>(call: (registry: SegmentRegistry) => Promise<T>): Promis
 }
 
 /** Results without wall times, which differ from run to run. */
-function withoutTimes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutTimes);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'elapsedMs').map(([k, v]) => [k, withoutTimes(v)]));
-  }
-  return value;
-}
+const withoutTimes = (value: unknown) => withoutKeys(value, ['elapsedMs']);
 
 /** Deep equality, numbers that are not whole to a relative 1e-9 (a cluster combines per-shard statistics). */
 function expectClose(actual: unknown, expected: unknown, at = '$'): void {
@@ -92,30 +82,16 @@ beforeAll(async () => {
     writeDemoFiles({ seed: 11, users: 250, eventsFile: path.join(dir, 'events.jsonl'), profilesFile: path.join(dir, 'profiles.jsonl') }),
   ]);
   layouts = started;
-  for (const f of await demoSegmentFiles()) definitions.push(validateSegment(parseSegmentText(await readFile(f, 'utf8'), f), plan));
-  definitions = definitions.sort((a, b) => (a.key < b.key ? -1 : 1));
-  stores.set('duckdb', await DuckDbStore.open({ path: path.join(dir, 'oracle.duckdb'), threads: 1 }));
-  stores.set('single', await layouts.open('single'));
-  stores.set('cluster', await layouts.open('cluster'));
+  definitions = await demoDefinitions(plan);
+  stores = await openEngineStores(layouts, path.join(dir, 'oracle.duckdb'));
   // Users with events and no profile, some arriving between the two instants: the population grows.
-  const visitors = path.join(dir, 'visitors.jsonl');
-  writeFileSync(
-    visitors,
-    Array.from({ length: 12 }, (_, i) => JSON.stringify({ user_id: `visitor-${i}`, event: 'page_viewed', timestamp: new Date(T0 - 10 * MS.d + i * 3 * MS.d).toISOString() })).join('\n'),
-  );
-  for (const [engine, store] of stores) {
-    await store.applyPlan(plan);
-    await ingestFiles(store, { kind: 'events', files: [files.eventsFile, visitors], plan, rejectsPath: path.join(dir, `${engine}-events.jsonl`) });
-    await ingestFiles(store, { kind: 'profiles', files: [files.profilesFile], plan, rejectsPath: path.join(dir, `${engine}-profiles.jsonl`) });
-    registries.set(engine, new SegmentRegistry(store, plan, { now: () => T1 + MS.h }));
-  }
+  const visitors = await writeVisitors(path.join(dir, 'visitors.jsonl'), Array.from({ length: 12 }, (_, i) => T0 - 10 * MS.d + i * 3 * MS.d));
+  await ingestIntoEach(stores, plan, dir, { events: [files.eventsFile, visitors], profiles: files.profilesFile });
+  registries = await registriesOn(stores, plan, { now: () => T1 + MS.h });
 }, 120_000);
 
 afterAll(async () => {
-  for (const store of stores.values()) {
-    if (store.engine === 'clickhouse') await (store as unknown as { dropDatabase(): Promise<void> }).dropDatabase();
-    await store.close();
-  }
+  await closeEngineStores(stores.values());
   await layouts?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

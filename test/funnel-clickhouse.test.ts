@@ -15,17 +15,15 @@ import { analyzeFunnel, checkFunnelDocument, saveDropoffSegment, type FunnelResu
 import { DEMO_END_MS, demoPlan, simulateUser } from '../src/demo/index.js';
 import type { MemoryDataset, MemoryEvent, MemoryValue } from '../src/segments/evaluate/index.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
+import { ENGINES, closeEngineStores, loadIntoEach, openEngineStores, registriesOn, type Engine } from './support/agreement-stores.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
 import { dataArb, funnelArb, funnelDoc, plantedArb, withPlanted } from './support/funnel-arbitraries.js';
-import { clearStore, loadIntoStore } from './support/load-duckdb.js';
+import { reloadStore } from './support/load-duckdb.js';
 import { PLAN } from './support/segment-arbitraries.js';
 import { toMemoryDataset } from './support/to-memory.js';
 
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 const plan = demoPlan();
 const AS_OF = DEMO_END_MS;
 
@@ -53,8 +51,8 @@ const CASES: readonly { readonly name: string; readonly doc: Record<string, unkn
 ];
 
 let layouts: ClickHouseLayouts | undefined;
-const stores = new Map<Engine, EventStore>();
-const registries = new Map<Engine, SegmentRegistry>();
+let stores = new Map<Engine, EventStore>();
+let registries = new Map<Engine, SegmentRegistry>();
 
 /** The result without the snapshot id, which each store numbers its own way. */
 function comparable(r: FunnelResult): unknown {
@@ -65,24 +63,13 @@ describe.skipIf(!clickhouseAvailable())('funnels on ClickHouse (one node and a t
   beforeAll(async () => {
     layouts = await startLayouts('strata_funnel');
     const data = demoDataset(150);
-    stores.set('duckdb', await DuckDbStore.open({ path: ':memory:', threads: 1 }));
-    stores.set('single', await layouts.open('single'));
-    stores.set('cluster', await layouts.open('cluster'));
-    for (const engine of ENGINES) {
-      const store = stores.get(engine)!;
-      await store.applyPlan(plan);
-      await loadIntoStore(store, plan, data);
-      const registry = new SegmentRegistry(store, plan);
-      await registry.add([{ key: 'pros', name: 'Paying', objective: 'monetization', rationale: 'funnel test', match: { trait: 'plan', in: ['pro', 'team'] } }]);
-      registries.set(engine, registry);
-    }
+    stores = await openEngineStores(layouts);
+    await loadIntoEach(stores, plan, data);
+    registries = await registriesOn(stores, plan, {}, [{ key: 'pros', name: 'Paying', objective: 'monetization', rationale: 'funnel test', match: { trait: 'plan', in: ['pro', 'team'] } }]);
   }, 120_000);
 
   afterAll(async () => {
-    for (const store of stores.values()) {
-      if ('dropDatabase' in store && typeof store.dropDatabase === 'function') await (store.dropDatabase as () => Promise<void>).call(store);
-      await store.close();
-    }
+    await closeEngineStores(stores.values());
     await layouts?.stop();
   });
 
@@ -105,11 +92,7 @@ describe.skipIf(!clickhouseAvailable())('funnels on ClickHouse (one node and a t
   }
 
   it('random logs: every order, by a trait, the same table on every engine', async () => {
-    const random = new Map<Engine, EventStore>([
-      ['duckdb', await DuckDbStore.open({ path: ':memory:', threads: 1 })],
-      ['single', await layouts!.open('single')],
-      ['cluster', await layouts!.open('cluster')],
-    ]);
+    const random = await openEngineStores(layouts!);
     try {
       for (const store of random.values()) await store.applyPlan(PLAN);
       await fc.assert(
@@ -118,8 +101,7 @@ describe.skipIf(!clickhouseAvailable())('funnels on ClickHouse (one node and a t
           const funnel = checkFunnelDocument(funnelDoc(c), PLAN);
           const results = new Map<Engine, FunnelResult>();
           for (const [engine, store] of random) {
-            await clearStore(store);
-            await loadIntoStore(store, PLAN, data);
+            await reloadStore(store, PLAN, data);
             results.set(engine, await analyzeFunnel(store, new SegmentRegistry(store, PLAN), PLAN, funnel, { asOfMs: d.asOf, by: 'plan' }));
           }
           expect(results.get('single')).toEqual(results.get('duckdb'));
@@ -128,10 +110,7 @@ describe.skipIf(!clickhouseAvailable())('funnels on ClickHouse (one node and a t
         { numRuns: process.env.CI ? 40 : 12 },
       );
     } finally {
-      for (const store of random.values()) {
-        if ('dropDatabase' in store && typeof store.dropDatabase === 'function') await (store.dropDatabase as () => Promise<void>).call(store);
-        await store.close();
-      }
+      await closeEngineStores(random.values());
     }
   }, 120_000);
 

@@ -29,12 +29,13 @@ import {
 import { isStrataError, StrataError } from '../src/errors/errors.js';
 import { evaluateSegments, type MemoryDataset, type MemoryEvent } from '../src/segments/evaluate/index.js';
 import { buildSegmentIR, validateSegment } from '../src/segments/language/index.js';
-import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import type { SegmentRegistry } from '../src/segments/registry/index.js';
+import type { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { ByUserTarget, EventStore, Row } from '../src/store/event-store.js';
 import type { SqlDialect } from '../src/segments/compile/dialect.js';
 import { MS } from '../src/time/time.js';
-import { clearStore, loadIntoStore } from './support/load-duckdb.js';
+import { reloadStore } from './support/load-duckdb.js';
+import { openMemoryStore } from './support/memory-store.js';
 import { STEPS, dataArb, durationMs, funnelArb, funnelDoc, plantedArb, withPlanted, type Doc, type FunnelCase } from './support/funnel-arbitraries.js';
 import { BASE, PLAN, iso } from './support/segment-arbitraries.js';
 import type { SpecEvent, SpecValue } from './support/spec-case.js';
@@ -169,9 +170,7 @@ let store: DuckDbStore;
 let registry: SegmentRegistry;
 
 beforeAll(async () => {
-  store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-  await store.applyPlan(PLAN);
-  registry = new SegmentRegistry(store, PLAN);
+  ({ store, registry } = await openMemoryStore(PLAN));
 });
 
 afterAll(async () => {
@@ -180,8 +179,7 @@ afterAll(async () => {
 
 async function load(events: Parameters<typeof toMemoryDataset>[0], profiles: Parameters<typeof toMemoryDataset>[1]): Promise<MemoryDataset> {
   const data = toMemoryDataset(events, profiles, PLAN);
-  await clearStore(store);
-  await loadIntoStore(store, PLAN, data);
+  await reloadStore(store, PLAN, data);
   return data;
 }
 

@@ -13,18 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindBreakdown, resolveBreakdown } from '../src/analysis/breakdown.js';
 import { lifecycleFlow, lifecycleReport, parseLifecycleSection, type LifecycleSettings } from '../src/analysis/lifecycle/index.js';
 import { DEMO_DAYS, DEMO_END_MS, demoPlan } from '../src/demo/index.js';
-import { ingestFiles } from '../src/ingest/index.js';
 import type { MemoryDataset } from '../src/segments/evaluate/index.js';
-import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import type { SegmentRegistry } from '../src/segments/registry/index.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { MS } from '../src/time/time.js';
+import { ENGINES, closeEngineStores, ingestIntoEach, openEngineStores, registriesOn, type Engine } from './support/agreement-stores.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
 import { classifyUsers, countStages, demoFilesAndData, oracleDefaults } from './support/lifecycle-oracle.js';
-
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 
 const plan = demoPlan();
 const T2 = DEMO_END_MS;
@@ -36,8 +32,8 @@ let layouts: ClickHouseLayouts | undefined;
 let dir = '';
 let data: MemoryDataset;
 let settings: LifecycleSettings;
-const stores = new Map<Engine, EventStore>();
-const registries = new Map<Engine, SegmentRegistry>();
+let stores = new Map<Engine, EventStore>();
+let registries = new Map<Engine, SegmentRegistry>();
 
 async function onAll<T>(call: (store: EventStore, registry: SegmentRegistry) => Promise<T>): Promise<T> {
   const out = new Map<Engine, T>();
@@ -61,24 +57,13 @@ beforeAll(async () => {
     throw new Error(`${p}: ${m}`);
   });
   settings = { plan, lifecycle };
-  stores.set('duckdb', await DuckDbStore.open({ path: path.join(dir, 'oracle.duckdb'), threads: 1 }));
-  stores.set('single', await layouts.open('single'));
-  stores.set('cluster', await layouts.open('cluster'));
-  for (const [engine, store] of stores) {
-    await store.applyPlan(plan);
-    await ingestFiles(store, { kind: 'events', files: files.eventsFiles, plan, rejectsPath: path.join(dir, `${engine}-events.jsonl`) });
-    await ingestFiles(store, { kind: 'profiles', files: [files.profilesFile], plan, rejectsPath: path.join(dir, `${engine}-profiles.jsonl`) });
-    const registry = new SegmentRegistry(store, plan, { lifecycle, now: () => T2 + MS.h });
-    await registry.add([SEGMENT]);
-    registries.set(engine, registry);
-  }
+  stores = await openEngineStores(layouts, path.join(dir, 'oracle.duckdb'));
+  await ingestIntoEach(stores, plan, dir, { events: files.eventsFiles, profiles: files.profilesFile });
+  registries = await registriesOn(stores, plan, { lifecycle, now: () => T2 + MS.h }, [SEGMENT]);
 }, 180_000);
 
 afterAll(async () => {
-  for (const store of stores.values()) {
-    if (store.engine === 'clickhouse') await (store as unknown as { dropDatabase(): Promise<void> }).dropDatabase();
-    await store.close();
-  }
+  await closeEngineStores(stores.values());
   await layouts?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

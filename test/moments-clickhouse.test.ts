@@ -13,57 +13,17 @@ import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { momentInstants, momentSummaries, parseMomentsSection, userMoments, type MomentsConfig } from '../src/analysis/moments/index.js';
-import { DEMO_END_MS, demoPlan, demoSegmentFiles, writeDemoFiles } from '../src/demo/index.js';
-import { ingestFiles } from '../src/ingest/index.js';
+import { DEMO_ANALYSIS_YAML, DEMO_END_MS, demoPlan, demoSegmentFiles, writeDemoFiles } from '../src/demo/index.js';
 import { parseSegmentText, validateSegment } from '../src/segments/language/index.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
 import type { TrackingPlan } from '../src/schema/tracking-plan.js';
 import { MS } from '../src/time/time.js';
+import { ENGINES, closeEngineStores, ingestIntoEach, openEngineStores, type Engine } from './support/agreement-stores.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
-import { clearStore, loadIntoStore } from './support/load-duckdb.js';
+import { reloadStore } from './support/load-duckdb.js';
 import { BASE_MS, MOMENT_PLAN, gridMs, logArb, momentDocArb, oracleInstants, toDataset } from './moments-support.js';
-
-/** The suggested demo block (/tmp/brief/docs-moments.md), as the demo workspace's strata.yaml holds it. */
-const DEMO_MOMENTS = `
-first-action-after-signup:
-  name: First action after signup
-  first: '*'
-  after: {event: signed_up}
-first-core-action:
-  name: First core action
-  first: core_task_completed
-activated-first-week:
-  name: Core action within 7 days of signup
-  first: core_task_completed
-  after: {trait: signup_at}
-  within: 7d
-monthly-regular:
-  name: Active on 8 days of a calendar month
-  threshold: core_task_completed
-  activeDays: 8
-monthly-power:
-  name: 40 core tasks in a calendar month
-  threshold: core_task_completed
-  events: 40
-stalled-activation:
-  name: 3 days after signup without a core action
-  absence: core_task_completed
-  after: {trait: signup_at}
-  within: 3d
-first-invite:
-  name: First invite sent
-  first: invite_sent
-first-paid-purchase:
-  name: First paid purchase
-  first: purchase
-  where: [{property: amount, gt: 0}]
-`;
-
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 
 function parseMoments(section: unknown, plan: TrackingPlan): MomentsConfig {
   const errors: string[] = [];
@@ -87,32 +47,20 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function closeAll(stores: Map<Engine, EventStore>): Promise<void> {
-  for (const store of stores.values()) {
-    if (store.engine === 'clickhouse') await (store as unknown as { dropDatabase(): Promise<void> }).dropDatabase();
-    await store.close();
-  }
-}
-
 describe.skipIf(!available)('key moments on ClickHouse agree with DuckDB', () => {
   const plan = demoPlan();
-  const stores = new Map<Engine, EventStore>();
-  const source = { moments: parseMoments(parseYaml(DEMO_MOMENTS), plan) };
+  let stores = new Map<Engine, EventStore>();
+  // The demo workspace's own moments: block (src/demo/demo-analysis-config.ts).
+  const source = { moments: parseMoments((parseYaml(DEMO_ANALYSIS_YAML) as { moments: unknown }).moments, plan) };
   const asOfMs = DEMO_END_MS;
 
   beforeAll(async () => {
     const files = await writeDemoFiles({ seed: 5, users: 200, eventsFile: path.join(dir, 'events.jsonl'), profilesFile: path.join(dir, 'profiles.jsonl') });
-    stores.set('duckdb', await DuckDbStore.open({ path: path.join(dir, 'oracle.duckdb'), threads: 1 }));
-    stores.set('single', await layouts!.open('single'));
-    stores.set('cluster', await layouts!.open('cluster'));
-    for (const [engine, store] of stores) {
-      await store.applyPlan(plan);
-      await ingestFiles(store, { kind: 'events', files: [files.eventsFile], plan, rejectsPath: path.join(dir, `${engine}-events.jsonl`) });
-      await ingestFiles(store, { kind: 'profiles', files: [files.profilesFile], plan, rejectsPath: path.join(dir, `${engine}-profiles.jsonl`) });
-    }
+    stores = await openEngineStores(layouts!, path.join(dir, 'oracle.duckdb'));
+    await ingestIntoEach(stores, plan, dir, { events: [files.eventsFile], profiles: files.profilesFile });
   }, 120_000);
 
-  afterAll(async () => closeAll(stores));
+  afterAll(async () => closeEngineStores(stores.values()));
 
   async function onAll<T>(call: (store: EventStore) => Promise<T>): Promise<T> {
     const answers = new Map<Engine, T>();
@@ -158,7 +106,7 @@ describe.skipIf(!available)('key moments on ClickHouse against the oracle on ran
     for (const store of stores.values()) await store.applyPlan(MOMENT_PLAN);
   }, 120_000);
 
-  afterAll(async () => closeAll(stores));
+  afterAll(async () => closeEngineStores(stores.values()));
 
   it('every kind, on a node and on a cluster', async () => {
     const FAR = BASE_MS + 400 * MS.d;
@@ -166,10 +114,7 @@ describe.skipIf(!available)('key moments on ClickHouse against the oracle on ran
       fc.asyncProperty(logArb, fc.array(momentDocArb, { minLength: 2, maxLength: 4 }), gridMs, async (log, docs, cut) => {
         const config = parseMoments(Object.fromEntries(docs.map((doc, i) => [`m${i}`, doc])), MOMENT_PLAN);
         await Promise.all(
-          [...stores.values()].map(async (store) => {
-            await clearStore(store);
-            await loadIntoStore(store, MOMENT_PLAN, toDataset(log));
-          }),
+          [...stores.values()].map((store) => reloadStore(store, MOMENT_PLAN, toDataset(log))),
         );
         for (const [engine, store] of stores) {
           for (const asOfMs of [cut, FAR]) {

@@ -19,7 +19,7 @@ import { demoPlan } from '../src/demo/index.js';
 import type { TrackingPlan } from '../src/schema/tracking-plan.js';
 import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { MS } from '../src/time/time.js';
-import { clearStore, loadIntoStore } from './support/load-duckdb.js';
+import { reloadStore } from './support/load-duckdb.js';
 import { BASE_MS, MOMENT_PLAN, USERS, gridMs, logArb, momentDocArb, mondayOf, oracleInstants, toDataset, type Log } from './moments-support.js';
 
 function parse(section: unknown, plan: TrackingPlan = demoPlan()): { config: MomentsConfig; errors: { path: string; message: string }[] } {
@@ -175,8 +175,7 @@ describe('UTC calendar keys in SQL', () => {
 
 /** Load a log into the shared store. */
 async function load(log: Log): Promise<void> {
-  await clearStore(store);
-  await loadIntoStore(store, MOMENT_PLAN, toDataset(log));
+  await reloadStore(store, MOMENT_PLAN, toDataset(log));
 }
 
 const section = (docs: readonly Record<string, unknown>[]) => Object.fromEntries(docs.map((doc, i) => [`m${i}`, doc]));

@@ -13,22 +13,12 @@
  * largest period index is k or more).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetentionResult } from '../src/analysis/retention/index.js';
-import { cli, cliJson } from './cli-helpers.js';
+import { ONLINE_RETAIL as DATA, RETAIL_EVENTS, onlineRetailPresent, retailWorkspace, type RetailWorkspace } from './support/online-retail.js';
 
-const DATA = path.resolve(import.meta.dirname, '../../shared/data/online-retail/online-retail.csv.gz');
 const PYTHON = '/usr/bin/python3';
-const present = existsSync(DATA);
-if (!present) {
-  const message = `online-retail-retention test: ${DATA} is missing; the real-data test needs ../shared/data (see ../shared/data/README.md)`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`\n*** SKIPPED: ${message} ***\n`);
-}
+const present = onlineRetailPresent('online-retail-retention');
 
 /** After the last invoice (2011-12-09 12:50): every row counts; December 2011 is still open. */
 const AS_OF = '2011-12-10';
@@ -83,26 +73,16 @@ function expectSameTable(strata: RetentionResult, reference: Reference): void {
 }
 
 describe.skipIf(!present)('Online Retail monthly acquisition cohorts through the CLI, against pandas', () => {
-  let dir = '';
-  let ws = '';
-  const retention = (...argv: string[]) => cliJson<RetentionResult>(dir, '--workspace', ws, 'retention', '--cohort', 'month', '--periods', '12', '--as-of', AS_OF, ...argv);
+  let retail: RetailWorkspace | undefined;
+  const retention = (...argv: string[]) => retail!.json<RetentionResult>('retention', '--cohort', 'month', '--periods', '12', '--as-of', AS_OF, ...argv);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'strata-retail-retention-'));
-    ws = path.join(dir, 'retail');
-    const run = async (...argv: string[]) => {
-      const r = await cli(dir, '--workspace', ws, ...argv);
-      if (r.code !== 0) throw new Error(`strata ${argv.join(' ')}: ${r.stderr}`);
-      return r;
-    };
-    await run('init', ws);
-    await run('plan', 'infer', DATA, '--user', 'CustomerID', '--time', 'InvoiceDate', '--event', '=purchase', '--write');
-    await run('ingest', 'events', DATA, '--user', 'CustomerID', '--time', 'InvoiceDate', '--event', '=purchase');
+    retail = await retailWorkspace('strata-retail-retention-');
+    await retail.run('plan', 'infer', DATA, ...RETAIL_EVENTS, '--write');
+    await retail.run('ingest', 'events', DATA, ...RETAIL_EVENTS);
   }, 600_000);
 
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => retail?.remove());
 
   it('matches the pandas cohort table on every row with a CustomerID (the December 2010 cohort: 948 customers)', async () => {
     const reference = pandasTable('all');

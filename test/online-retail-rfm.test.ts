@@ -11,22 +11,15 @@
  * from the CSV (/usr/bin/python3), and the ready-made segments to the cells they name.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RfmResult } from '../src/analysis/rfm/index.js';
-import { cli, cliJson } from './cli-helpers.js';
 import { PYTHON, pythonAvailable } from './rfm-fixtures.js';
+import { ONLINE_RETAIL as DATA, RETAIL_EVENTS, onlineRetailPresent, retailWorkspace, type RetailWorkspace } from './support/online-retail.js';
 
-const DATA = path.resolve(import.meta.dirname, '../../shared/data/online-retail/online-retail.csv.gz');
-const present = existsSync(DATA);
-if (!present) {
-  const message = `online-retail-rfm test: ${DATA} is missing; the real-data test needs ../shared/data (see ../shared/data/README.md)`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`\n*** SKIPPED: ${message} ***\n`);
-}
+const present = onlineRetailPresent('online-retail-rfm');
 const hasPython = present && pythonAvailable();
 
 const AS_OF = '2011-12-10';
@@ -92,28 +85,18 @@ interface UserRow {
 }
 
 describe.skipIf(!present)('the published Online Retail RFM summary through the CLI', () => {
-  let dir = '';
-  let ws = '';
+  let retail: RetailWorkspace | undefined;
   let ingest: { read: number; stored: number; rejected: number; duplicates: number };
   let table: RfmResult;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'strata-retail-rfm-'));
-    ws = path.join(dir, 'retail');
-    const run = async (...argv: string[]) => {
-      const r = await cli(dir, '--workspace', ws, ...argv);
-      if (r.code !== 0) throw new Error(`strata ${argv.join(' ')}: ${r.stderr}`);
-      return r;
-    };
-    await run('init', ws);
-    await writeFile(path.join(ws, 'strata.yaml'), `version: 1\n${PLAN}${RFM_SECTION}`);
-    ingest = await cliJson(dir, '--workspace', ws, 'ingest', 'events', DATA, '--user', 'CustomerID', '--time', 'InvoiceDate', '--event', '=purchase', '--row-ids');
-    table = await cliJson<RfmResult>(dir, '--workspace', ws, 'rfm', '--as-of', AS_OF);
+    retail = await retailWorkspace('strata-retail-rfm-');
+    await writeFile(path.join(retail.ws, 'strata.yaml'), `version: 1\n${PLAN}${RFM_SECTION}`);
+    ingest = await retail.json('ingest', 'events', DATA, ...RETAIL_EVENTS, '--row-ids');
+    table = await retail.json<RfmResult>('rfm', '--as-of', AS_OF);
   }, 600_000);
 
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => retail?.remove());
 
   it('keeps every line item with a customer as its own event (row ids), exact repeats included', () => {
     // 541,909 rows, 135,080 without a CustomerID (published, see online-retail.test.ts).
@@ -137,8 +120,9 @@ describe.skipIf(!present)('the published Online Retail RFM summary through the C
       const run = spawnSync(PYTHON, ['-c', PANDAS, DATA], { encoding: 'utf8', maxBuffer: 1 << 28 });
       if (run.status !== 0) throw new Error(`pandas failed: ${run.stderr}`);
       pandas = JSON.parse(run.stdout) as PandasAnswer;
-      await cliJson(dir, '--workspace', ws, 'rfm', '--as-of', AS_OF, '--out', path.join(dir, 'users.jsonl'), '--format', 'jsonl');
-      users = readFileSync(path.join(dir, 'users.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as UserRow);
+      const out = path.join(retail!.dir, 'users.jsonl');
+      await retail!.json('rfm', '--as-of', AS_OF, '--out', out, '--format', 'jsonl');
+      users = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as UserRow);
     }, 120_000);
 
     it('counts the subset as pandas does: 354,321 rows, 5,118 of them exact repeats', () => {
@@ -168,12 +152,10 @@ describe.skipIf(!present)('the published Online Retail RFM summary through the C
   });
 
   it('makes ready-made segments whose sizes as of 2011-12-10 are the sizes of their cells', async () => {
-    const generated = await cliJson<{ segments: { definition: { key: string }; name: string; users: number }[]; skipped: unknown[] }>(
-      dir, '--workspace', ws, 'rfm', 'segments', '--as-of', AS_OF, '--add',
-    );
+    const generated = await retail!.json<{ segments: { definition: { key: string }; name: string; users: number }[]; skipped: unknown[] }>('rfm', 'segments', '--as-of', AS_OF, '--add');
     expect(generated.skipped).toEqual([]);
     expect(generated.segments).toHaveLength(11);
-    const computed = await cliJson<{ key: string; size: number }[]>(dir, '--workspace', ws, 'segment', 'compute', '--as-of', AS_OF);
+    const computed = await retail!.json<{ key: string; size: number }[]>('segment', 'compute', '--as-of', AS_OF);
     const sizes = new Map(computed.map((c) => [c.key, c.size]));
     for (const s of generated.segments) {
       expect(sizes.get(s.definition.key), s.name).toBe(table.segments.find((t) => t.name === s.name)!.users);

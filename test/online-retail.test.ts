@@ -4,22 +4,14 @@
  * counts computed independently here from the raw CSV, and, where the data set's
  * documentation publishes one (../shared/data/README.md), against the published count.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliJson } from './cli-helpers.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { ONLINE_RETAIL as DATA, RETAIL_EVENTS, onlineRetailPresent, retailWorkspace, type RetailWorkspace } from './support/online-retail.js';
 
-const DATA = path.resolve(import.meta.dirname, '../../shared/data/online-retail/online-retail.csv.gz');
-const present = existsSync(DATA);
-if (!present) {
-  const message = `online-retail test: ${DATA} is missing; the real-data test needs ../shared/data (see ../shared/data/README.md)`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`\n*** SKIPPED: ${message} ***\n`);
-}
+const present = onlineRetailPresent('online-retail');
 
 const AS_OF = '2011-12-10';
 const AS_OF_MS = Date.UTC(2011, 11, 10);
@@ -103,38 +95,30 @@ const SEGMENTS: Record<string, string> = {
 };
 
 describe.skipIf(!present)('Online Retail through the CLI', () => {
-  let dir = '';
+  let retail: RetailWorkspace | undefined;
   let lines: Line[] = [];
   const sizes = new Map<string, number>();
   let ingest: { read: number; stored: number; rejected: number; duplicates: number; rejectReasons: Record<string, number> };
 
   beforeAll(async () => {
     lines = readLines();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'strata-retail-'));
-    const ws = path.join(dir, 'retail');
-    const run = async (...argv: string[]) => {
-      const r = await cli(dir, '--workspace', ws, ...argv);
-      if (r.code !== 0) throw new Error(`strata ${argv.join(' ')}: ${r.stderr}`);
-      return r;
-    };
-    await run('init', ws);
-    await run('plan', 'infer', DATA, '--user', 'CustomerID', '--time', 'InvoiceDate', '--event', '=purchase', '--write');
+    retail = await retailWorkspace('strata-retail-');
+    const { ws, run } = retail;
+    await run('plan', 'infer', DATA, ...RETAIL_EVENTS, '--write');
     await run('plan', 'infer', '--profiles', DATA, '--user', 'CustomerID', '--traits', 'Country', '--write');
-    ingest = await cliJson(dir, '--workspace', ws, 'ingest', 'events', DATA, '--user', 'CustomerID', '--time', 'InvoiceDate', '--event', '=purchase');
+    ingest = await retail.json('ingest', 'events', DATA, ...RETAIL_EVENTS);
     await run('ingest', 'profiles', DATA, '--user', 'CustomerID');
     for (const [key, text] of Object.entries(SEGMENTS)) await writeFile(path.join(ws, 'segments', `${key}.yaml`), text);
     await run('segment', 'add', path.join(ws, 'segments'));
-    const computed = await cliJson<{ key: string; size: number; population: number }[] | { results: { key: string; size: number; population: number }[] }>(
-      dir, '--workspace', ws, 'segment', 'compute', '--as-of', AS_OF,
+    const computed = await retail.json<{ key: string; size: number; population: number }[] | { results: { key: string; size: number; population: number }[] }>(
+      'segment', 'compute', '--as-of', AS_OF,
     );
     const results = Array.isArray(computed) ? computed : computed.results;
     for (const r of results) sizes.set(r.key, r.size);
     sizes.set('$population', results[0]!.population);
   }, 600_000);
 
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => retail?.remove());
 
   it('reads every line and rejects exactly the rows without a customer (published: 541,909 rows, 135,080 without CustomerID)', () => {
     const noCustomer = lines.filter((l) => l.customer === '').length;

@@ -11,20 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRetentionDefinition, retentionTable, type RetentionDefinition } from '../src/analysis/retention/index.js';
 import { parsePlan } from '../src/schema/tracking-plan.js';
 import { parseSegmentText, validateSegment } from '../src/segments/language/index.js';
-import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import type { SegmentRegistry } from '../src/segments/registry/index.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { MS } from '../src/time/time.js';
+import { ENGINES, closeEngineStores, loadIntoEach, openEngineStores, registriesOn, type Engine } from './support/agreement-stores.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
-import { loadIntoStore, seedDataset, type SeedEvent } from './support/load-duckdb.js';
+import { seedDataset, type SeedEvent } from './support/load-duckdb.js';
 
 const PLAN = parsePlan({
   events: { view: { properties: { n: { type: 'number' }, page: { type: 'string' } } }, buy: { properties: { amount: { type: 'number' } } }, signup: { properties: {} } },
   traits: { plan: { type: 'string' } },
 });
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 
 const BASE = Date.UTC(2024, 0, 29);
 const AS_OF = BASE + 40 * MS.d + 7 * MS.h;
@@ -60,31 +58,21 @@ const DEFINITIONS: Record<string, RetentionDefinition> = {
 const BUYERS = 'key: buyers\nname: Buyers\nobjective: monetization\nrationale: Bought twice.\nmatch: { did: buy, count: { gte: 2 } }\n';
 
 let layouts: ClickHouseLayouts | undefined;
-const stores = new Map<Engine, EventStore>();
-const registries = new Map<Engine, SegmentRegistry>();
+let stores = new Map<Engine, EventStore>();
+let registries = new Map<Engine, SegmentRegistry>();
 
 beforeAll(async () => {
   if (!clickhouseAvailable()) return;
   layouts = await startLayouts('strata_retention_test');
-  stores.set('duckdb', await DuckDbStore.open({ path: ':memory:', threads: 1 }));
-  stores.set('single', await layouts.open('single'));
-  stores.set('cluster', await layouts.open('cluster'));
+  stores = await openEngineStores(layouts);
   const { events, plans } = seededLog();
   const buyers = validateSegment(parseSegmentText(BUYERS, 'buyers.yaml'), PLAN);
-  for (const [engine, store] of stores) {
-    await store.applyPlan(PLAN);
-    await loadIntoStore(store, PLAN, seedDataset({ events, profiles: plans }));
-    const registry = new SegmentRegistry(store, PLAN, { now: () => AS_OF });
-    await registry.add([buyers]);
-    registries.set(engine, registry);
-  }
+  await loadIntoEach(stores, PLAN, seedDataset({ events, profiles: plans }));
+  registries = await registriesOn(stores, PLAN, { now: () => AS_OF }, [buyers]);
 }, 180_000);
 
 afterAll(async () => {
-  for (const store of stores.values()) {
-    if (store.engine === 'clickhouse') await (store as unknown as { dropDatabase(): Promise<void> }).dropDatabase();
-    await store.close();
-  }
+  await closeEngineStores(stores.values());
   await layouts?.stop();
 });
 

@@ -14,10 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRetentionDefinition, periodLabel, periodKey, retentionTable, type RetentionDefinition, type RetentionResult } from '../src/analysis/retention/index.js';
 import type { StrataError } from '../src/errors/errors.js';
 import { parsePlan } from '../src/schema/tracking-plan.js';
-import { SegmentRegistry } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
+import type { SegmentRegistry } from '../src/segments/registry/index.js';
+import type { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { MS } from '../src/time/time.js';
-import { clearStore, loadIntoStore, seedDataset, type SeedEvent } from './support/load-duckdb.js';
+import { reloadStore, seedDataset, type SeedEvent } from './support/load-duckdb.js';
+import { openMemoryStore } from './support/memory-store.js';
 
 const PLAN = parsePlan({
   events: { view: { properties: { n: { type: 'number' }, page: { type: 'string' } } }, buy: { properties: { amount: { type: 'number' } } }, signup: { properties: {} } },
@@ -244,9 +245,7 @@ let store: DuckDbStore;
 let registry: SegmentRegistry;
 
 beforeAll(async () => {
-  store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-  await store.applyPlan(PLAN);
-  registry = new SegmentRegistry(store, PLAN);
+  ({ store, registry } = await openMemoryStore(PLAN));
 });
 
 afterAll(async () => {
@@ -254,9 +253,8 @@ afterAll(async () => {
 });
 
 async function load(events: readonly RefEvent[], plans: Readonly<Record<string, string>>) {
-  await clearStore(store);
   const seed: SeedEvent[] = events.map((e) => ({ user: e.user, event: e.event, at: e.at, props: e.props }));
-  await loadIntoStore(store, PLAN, seedDataset({ events: seed, profiles: Object.fromEntries(Object.entries(plans).map(([u, plan]) => [u, { plan }])) }));
+  await reloadStore(store, PLAN, seedDataset({ events: seed, profiles: Object.fromEntries(Object.entries(plans).map(([u, plan]) => [u, { plan }])) }));
 }
 
 describe('retention tables against the brute-force reference', () => {

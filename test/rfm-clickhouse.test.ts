@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseStore } from '../src/store/clickhouse/clickhouse-store.js';
 import { cliJson } from './cli-helpers.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { LAYOUTS, startLayouts, type ClickHouseLayouts, type Layout } from './support/clickhouse-layouts.js';
+import { layoutWorkspace, storeYaml, writeWorkspace } from './support/clickhouse-workspace.js';
 import { AS_OF, AS_OF_MS, DAY, PLAN_YAML, RFM_YAML, oracleUsers, purchaseLog, toCsv } from './rfm-fixtures.js';
 
 const ROWS = purchaseLog(7, 160);
@@ -21,19 +21,7 @@ const SHOP = 'key: shop-buyers\nname: Bought in the shop\nobjective: other\nrati
 let root = '';
 let layouts: ClickHouseLayouts | undefined;
 
-function storeYaml(layout: Layout | 'duckdb', database: string): string {
-  if (layout === 'duckdb') return 'store:\n  engine: duckdb\n';
-  const o = layouts!.options(layout, database);
-  const cluster = o.cluster ? `\n  cluster:\n    name: ${o.cluster.name}\n    shards: [${o.cluster.shards.join(', ')}]` : '';
-  return `store:\n  engine: clickhouse\n  url: ${o.url}\n  database: ${database}${cluster}\n`;
-}
-
-async function workspace(name: string, layout: Layout | 'duckdb', database: string): Promise<string> {
-  const ws = path.join(root, name);
-  await mkdir(ws, { recursive: true });
-  await writeFile(path.join(ws, 'strata.yaml'), `version: 1\n${storeYaml(layout, database)}${PLAN_YAML}${RFM_YAML}`);
-  return ws;
-}
+const workspace = (name: string, layout: Layout | 'duckdb', database: string) => writeWorkspace(path.join(root, name), storeYaml(layouts, layout, database), `${PLAN_YAML}${RFM_YAML}`);
 
 /** Numbers to 10 significant digits: monetary sums may differ in the last bits between engines. */
 function rounded<T>(value: T): T {
@@ -100,20 +88,10 @@ describe.skipIf(!clickhouseAvailable())('the DuckDB oracle of this file', () => 
 });
 
 describe.skipIf(!clickhouseAvailable()).each(LAYOUTS)('strata rfm on ClickHouse (%s)', (layout) => {
-  let ws = '';
-  let database = '';
-  beforeAll(async () => {
-    database = layouts!.freshDatabase();
-    ws = await workspace(layout, layout, database);
-  });
-  afterAll(async () => {
-    const store = await ClickHouseStore.open(layouts!.options(layout, database));
-    await store.dropDatabase();
-    await store.close();
-  });
+  const current = layoutWorkspace(() => layouts!, layout, (database) => workspace(layout, layout, database));
 
   it('gives the same tables, user rows and segments as DuckDB', async () => {
-    const out = await session(ws);
+    const out = await session(current.ws);
     expect(out.ingest).toEqual(oracle.ingest);
     expect(out.all).toEqual(oracle.all);
     expect(out.windowed).toEqual(oracle.windowed);

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { prng } from './support/prng.js';
 
 export const DAY = 86_400_000;
 export const AS_OF = '2024-03-01';
@@ -37,18 +38,6 @@ export interface PurchaseRow {
   readonly amount: number | null;
   readonly qty: number | null;
   readonly channel: string;
-}
-
-/** A small deterministic PRNG (mulberry32), so fixtures are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A purchase log for `users` users over the 400 days before AS_OF (and a few rows after). */

@@ -7,25 +7,21 @@
  * and the profiles of several users. Everything is compared exactly (there is no fractional
  * statistic combined from shards here except Jaccard, a ratio of exact counts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLifecycleModel, lifecycleStageIRs } from '../src/analysis/lifecycle/index.js';
 import { userProfile, type UserProfile } from '../src/analysis/user/index.js';
-import { DEMO_END_MS, demoPlan, demoSegmentFiles, writeDemoFiles } from '../src/demo/index.js';
-import { ingestFiles } from '../src/ingest/index.js';
-import { parseSegmentText, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
+import { DEMO_END_MS, demoPlan, writeDemoFiles } from '../src/demo/index.js';
+import type { SegmentDefinition } from '../src/segments/language/index.js';
 import { createSnapshotScheduler, SegmentRegistry, type SnapshotRefresh } from '../src/segments/registry/index.js';
-import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { MS } from '../src/time/time.js';
+import { ENGINES, closeEngineStores, ingestIntoEach, openEngineStores, registriesOn, withoutKeys, type Engine } from './support/agreement-stores.js';
+import { demoDefinitions, writeVisitors } from './support/demo-fixtures.js';
 import { clickhouseAvailable } from './support/clickhouse-server.js';
 import { startLayouts, type ClickHouseLayouts } from './support/clickhouse-layouts.js';
-
-const ENGINES = ['duckdb', 'single', 'cluster'] as const;
-type Engine = (typeof ENGINES)[number];
 
 const plan = demoPlan();
 const KEYS = ['power-users', 'gone-quiet', 'weekly-regulars'];
@@ -35,8 +31,8 @@ const TO = Date.UTC(2025, 5, 2);
 let layouts: ClickHouseLayouts | undefined;
 let dir = '';
 let definitions: SegmentDefinition[] = [];
-const stores = new Map<Engine, EventStore>();
-const registries = new Map<Engine, SegmentRegistry>();
+let stores = new Map<Engine, EventStore>();
+let registries = new Map<Engine, SegmentRegistry>();
 
 async function onAll<T>(call: (registry: SegmentRegistry, store: EventStore) => Promise<T>): Promise<Record<Engine, T>> {
   const out = {} as Record<Engine, T>;
@@ -45,17 +41,7 @@ async function onAll<T>(call: (registry: SegmentRegistry, store: EventStore) => 
 }
 
 /** Results without wall times (elapsedMs, the scheduler's clock stamps). */
-function withoutTimes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutTimes);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([k]) => !['elapsedMs', 'startedMs', 'finishedMs', 'computedAt', 'profileUpdatedAt'].includes(k))
-        .map(([k, v]) => [k, withoutTimes(v)]),
-    );
-  }
-  return value;
-}
+const withoutTimes = (value: unknown) => withoutKeys(value, ['elapsedMs', 'startedMs', 'finishedMs', 'computedAt', 'profileUpdatedAt']);
 
 function expectSame<T>(results: Record<Engine, T>): T {
   expect(withoutTimes(results.single)).toEqual(withoutTimes(results.duckdb));
@@ -71,32 +57,16 @@ beforeAll(async () => {
     writeDemoFiles({ seed: 21, users: 200, eventsFile: path.join(dir, 'events.jsonl'), profilesFile: path.join(dir, 'profiles.jsonl') }),
   ]);
   layouts = started;
-  for (const f of await demoSegmentFiles()) definitions.push(validateSegment(parseSegmentText(await readFile(f, 'utf8'), f), plan));
-  definitions = definitions.sort((a, b) => (a.key < b.key ? -1 : 1));
-  stores.set('duckdb', await DuckDbStore.open({ path: path.join(dir, 'oracle.duckdb'), threads: 1 }));
-  stores.set('single', await layouts.open('single'));
-  stores.set('cluster', await layouts.open('cluster'));
+  definitions = await demoDefinitions(plan);
+  stores = await openEngineStores(layouts, path.join(dir, 'oracle.duckdb'));
   // Visitors without a profile, arriving over the backfilled range: the population grows.
-  const visitors = path.join(dir, 'visitors.jsonl');
-  writeFileSync(
-    visitors,
-    Array.from({ length: 10 }, (_, i) => JSON.stringify({ user_id: `visitor-${i}`, event: 'page_viewed', timestamp: new Date(FROM + i * 5 * MS.d).toISOString(), properties: { page: 'home' } })).join('\n'),
-  );
-  for (const [engine, store] of stores) {
-    await store.applyPlan(plan);
-    await ingestFiles(store, { kind: 'events', files: [files.eventsFile, visitors], plan, rejectsPath: path.join(dir, `${engine}-events.jsonl`) });
-    await ingestFiles(store, { kind: 'profiles', files: [files.profilesFile], plan, rejectsPath: path.join(dir, `${engine}-profiles.jsonl`) });
-    const registry = new SegmentRegistry(store, plan, { now: () => DEMO_END_MS + MS.h });
-    await registry.add(definitions);
-    registries.set(engine, registry);
-  }
+  const visitors = await writeVisitors(path.join(dir, 'visitors.jsonl'), Array.from({ length: 10 }, (_, i) => FROM + i * 5 * MS.d), { page: 'home' });
+  await ingestIntoEach(stores, plan, dir, { events: [files.eventsFile, visitors], profiles: files.profilesFile });
+  registries = await registriesOn(stores, plan, { now: () => DEMO_END_MS + MS.h }, definitions);
 }, 180_000);
 
 afterAll(async () => {
-  for (const store of stores.values()) {
-    if (store.engine === 'clickhouse') await (store as unknown as { dropDatabase(): Promise<void> }).dropDatabase();
-    await store.close();
-  }
+  await closeEngineStores(stores.values());
   await layouts?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -4,10 +4,11 @@
  * loops over the events before asOf. Tests hold the report, the flow and the lowered
  * `{lifecycle: STAGE}` conditions to it.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeDemoFiles } from '../../src/demo/index.js';
 import type { MemoryDataset, MemoryEvent, MemoryValue } from '../../src/segments/evaluate/index.js';
+import { writeVisitors } from './demo-fixtures.js';
 
 const DAY = 86_400_000;
 
@@ -104,15 +105,9 @@ export async function demoFilesAndData(
 ): Promise<{ eventsFiles: string[]; profilesFile: string; data: MemoryDataset }> {
   const eventsFile = path.join(dir, 'events.jsonl');
   const profilesFile = path.join(dir, 'profiles.jsonl');
-  const visitorsFile = path.join(dir, 'visitors.jsonl');
   await writeDemoFiles({ seed: options.seed, users: options.users, endMs: options.endMs, days: options.days, eventsFile, profilesFile });
-  const visitors = Array.from({ length: options.visitors }, (_, i) => ({
-    user_id: `visitor-${i}`,
-    event: 'page_viewed',
-    timestamp: new Date(options.visitorsFrom + i * 2 * DAY + 3_600_000).toISOString(),
-    properties: { page: 'pricing' },
-  }));
-  await writeFile(visitorsFile, visitors.map((v) => JSON.stringify(v)).join('\n') + '\n');
+  const visitorTimes = Array.from({ length: options.visitors }, (_, i) => options.visitorsFrom + i * 2 * DAY + 3_600_000);
+  const visitorsFile = await writeVisitors(path.join(dir, 'visitors.jsonl'), visitorTimes, { page: 'pricing' });
 
   const events: MemoryEvent[] = [];
   for (const file of [eventsFile, visitorsFile]) {

@@ -121,6 +121,12 @@ export async function loadIntoStore(store: WritableStore, plan: TrackingPlan, da
   else for (const sql of statements) await store.execute(sql);
 }
 
+/** Replace a reused store's user data with `data`. */
+export async function reloadStore(store: WritableStore, plan: TrackingPlan, data: MemoryDataset): Promise<void> {
+  await clearStore(store);
+  await loadIntoStore(store, plan, data);
+}
+
 /** The names the DuckDB-only tests import. */
 export const clearDuckDb = clearStore;
 export const loadIntoDuckDb = loadIntoStore;

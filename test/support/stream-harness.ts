@@ -17,6 +17,7 @@
 import { evaluateSegments, type MemoryDataset, type MemoryEvent, type MemoryValue } from '../../src/segments/evaluate/index.js';
 import type { SegmentIR } from '../../src/segments/ir/nodes.js';
 import { createStreamEvaluator, type MembershipChange, type StreamClock, type StreamEvaluator } from '../../src/segments/stream/index.js';
+import { prng } from './prng.js';
 
 export type FeedKind = 'released' | 'late-event-clock' | 'late-manual-clock';
 
@@ -43,17 +44,8 @@ export interface FeedResult {
   readonly evaluator: StreamEvaluator;
 }
 
-/** A small seeded PRNG (mulberry32), so a failing order can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the feeds shuffle with (support/prng.ts), for tests that replay an order. */
+export { prng };
 
 /** Events in an arrival order where each is at most `latenessMs` behind the newest before it. */
 export function withinLateness(events: readonly MemoryEvent[], latenessMs: number, random: () => number): MemoryEvent[] {

@@ -7,7 +7,7 @@ import { medianOfCounts, standardizedDifference, statsSd, statsVariance, type Su
 import { numericFeatures } from './membership-report.js';
 import type { BehaviorMetric, SegmentReport } from './registry-types.js';
 import { SegmentRegistry } from './segment-registry.js';
-import { seedStore, seededRandom, type SeedEvent, type Value } from './test/seed-store.js';
+import { seedUsers, seededRandom, type SeedEvent, type Value } from './test/seed-store.js';
 
 const AS_OF = Date.UTC(2024, 5, 1, 15, 30);
 const WINDOW = 28 * MS.d;
@@ -163,10 +163,7 @@ describe('report behaviour on generated data, checked against a direct computati
 
   beforeAll(async () => {
     store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-    await seedStore(store, plan, {
-      events: users.flatMap((u) => u.events),
-      profiles: Object.fromEntries(users.filter((u) => u.traits !== null).map((u) => [u.id, u.traits!])),
-    });
+    await seedUsers(store, plan, users);
     const registry = new SegmentRegistry(store, plan);
     await registry.add([
       {

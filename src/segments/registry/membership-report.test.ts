@@ -4,7 +4,7 @@ import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import { binaryFeature, defaultMinSupport, mergeNumericParts, numericFeatures, rankBinaryFeatures } from './membership-report.js';
 import type { BinaryFeature, SegmentReport } from './registry-types.js';
 import { SegmentRegistry } from './segment-registry.js';
-import { seedStore, seededRandom, type SeedEvent, type Value } from './test/seed-store.js';
+import { seedUsers, seededRandom, type SeedEvent, type Value } from './test/seed-store.js';
 
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2024, 5, 1);
@@ -172,10 +172,7 @@ describe('report on generated data, checked against independent counts', () => {
 
   beforeAll(async () => {
     store = await DuckDbStore.open({ path: ':memory:', threads: 1 });
-    await seedStore(store, plan, {
-      events: users.flatMap((u) => u.events),
-      profiles: Object.fromEntries(users.filter((u) => u.traits !== null).map((u) => [u.id, u.traits!])),
-    });
+    await seedUsers(store, plan, users);
     const registry = new SegmentRegistry(store, plan);
     await registry.add([
       {

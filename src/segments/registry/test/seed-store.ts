@@ -4,7 +4,8 @@
  */
 import type { TrackingPlan } from '../../../schema/tracking-plan.js';
 import type { EventStore } from '../../../store/event-store.js';
-import { loadIntoDuckDb, seedDataset, type SeedData } from '../../../../test/support/load-duckdb.js';
+import { loadIntoDuckDb, seedDataset, type SeedData, type SeedEvent } from '../../../../test/support/load-duckdb.js';
+import type { MemoryValue } from '../../evaluate/index.js';
 
 export type { SeedData, SeedEvent } from '../../../../test/support/load-duckdb.js';
 export type { MemoryValue as Value } from '../../evaluate/index.js';
@@ -15,14 +16,20 @@ export async function seedStore(store: EventStore, plan: TrackingPlan, data: See
   await loadIntoDuckDb(store, plan, seedDataset(data));
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so the generated data is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A generated user: their traits (null: no profile) and their events. */
+export interface SeedUser {
+  readonly id: string;
+  readonly traits: Readonly<Record<string, MemoryValue>> | null;
+  readonly events: readonly SeedEvent[];
 }
+
+/** seedStore with every user's events, and a profile for each user with traits. */
+export async function seedUsers(store: EventStore, plan: TrackingPlan, users: readonly SeedUser[]): Promise<void> {
+  await seedStore(store, plan, {
+    events: users.flatMap((u) => u.events),
+    profiles: Object.fromEntries(users.filter((u) => u.traits !== null).map((u) => [u.id, u.traits!])),
+  });
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so the generated data is the same on every run. */
+export { prng as seededRandom } from '../../../../test/support/prng.js';
