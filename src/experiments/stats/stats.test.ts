@@ -233,8 +233,17 @@ const multipleCase = fc.record({ pValues: fc.array(pValue, { minLength: 1, maxLe
  */
 const REL = 1e-9;
 
+/** How much sumSquares - sum²/n amplifies rounding (1 for proportions, which have no sumSquares). */
+function conditionOf(arm: { type: string; n: number; sum: number; sumSquares?: number }): number {
+  if (arm.type !== 'mean' || arm.sumSquares === undefined || arm.n < 2) return 1;
+  // A spread at rounding level (a zero-variance arm written as floats) is all noise on both sides.
+  const spread = Math.max(arm.sumSquares - (arm.sum * arm.sum) / arm.n, Number.EPSILON * Math.abs(arm.sumSquares));
+  return spread > 0 ? Math.abs(arm.sumSquares) / spread : 1;
+}
+
 describe.skipIf(!scipyPresent())('cross-checks against scipy (scipy-oracle.py)', () => {
-  const seed = Number(process.env.STRATA_SEED ?? Date.now() % 2 ** 31);
+  // A fixed seed keeps CI reproducible; STRATA_SEED explores others.
+  const seed = Number(process.env.STRATA_SEED ?? 20261129);
   const runs = process.env.CI ? 2000 : 400;
   const batch = {
     welch: fc.sample(welchCase, { numRuns: runs, seed }),
@@ -255,11 +264,15 @@ describe.skipIf(!scipyPresent())('cross-checks against scipy (scipy-oracle.py)',
       const ours = ok(welchTest(input.control, input.treatment, input)) as WelchResult;
       const ref = reference.welch[i] as ScipyWelch;
       const at = where('welch', i, input);
+      // sumSquares - sum²/n cancels: its relative rounding error is about eps times
+      // sumSquares / (sumSquares - sum²/n), whichever side computes it, so the tolerance of
+      // everything derived from a variance grows with that condition number.
+      const tol = Math.max(REL, 64 * Number.EPSILON * Math.max(conditionOf(input.control), conditionOf(input.treatment)));
       expectRelClose(ours.effect, ref.effect, REL, `${at} effect`);
-      expectRelClose(ours.se, ref.se, REL, `${at} se`);
-      expectRelClose(ours.t, ref.t, REL, `${at} t`);
-      expectRelClose(ours.df, ref.df, REL, `${at} df`);
-      if (ref.pValue > 1e-290 || ours.pValue > 1e-290) expectRelClose(ours.pValue, ref.pValue, REL, `${at} p`);
+      expectRelClose(ours.se, ref.se, tol, `${at} se`);
+      expectRelClose(ours.t, ref.t, tol, `${at} t`);
+      expectRelClose(ours.df, ref.df, tol, `${at} df`);
+      if (ref.pValue > 1e-290 || ours.pValue > 1e-290) expectRelClose(ours.pValue, ref.pValue, tol * Math.max(1, Math.abs(ours.t)), `${at} p`);
       for (const end of [0, 1] as const) {
         const mine = ours.ci[end];
         const theirs = ref.ci[end];
@@ -268,7 +281,7 @@ describe.skipIf(!scipyPresent())('cross-checks against scipy (scipy-oracle.py)',
           continue;
         }
         const width = Math.abs(mine - ours.effect);
-        expect(Math.abs(mine - theirs), `${at} ci[${end}]: ${mine} vs ${theirs}`).toBeLessThanOrEqual(REL * Math.max(Math.abs(mine), width));
+        expect(Math.abs(mine - theirs), `${at} ci[${end}]: ${mine} vs ${theirs}`).toBeLessThanOrEqual(tol * Math.max(Math.abs(mine), width));
       }
     });
   });
