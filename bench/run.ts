@@ -17,6 +17,10 @@
  *             default). Not run unless named.
  *   funnel    a four-step funnel table (overall and by a trait) against a hand-written
  *             DuckDB query (10M events by default). Not run unless named.
+ *   experiment an A/B test's three metrics by segment (computeExperimentData and
+ *             analyzeExperiment) against a hand-written DuckDB aggregation of the same
+ *             sufficient statistics (10M exposed users by default; `--users`). Not run
+ *             unless named.
  * With no benchmark named, ingest and segments run (a few minutes on two cores).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -24,7 +28,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { environment, writeResults } from './support/report.js';
 import { formatCount, parseCount, parseCounts } from './support/scale.js';
 
-const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream', 'retention', 'funnel'] as const;
+const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream', 'retention', 'funnel', 'experiment'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function count(option: string) {
@@ -51,7 +55,7 @@ const program: Command = new Command('bench')
   .description('Strata benchmarks, each printing a ratio against a named peer run in the same process')
   .argument('[benchmarks...]', `which to run: ${BENCHMARKS.join(', ')} (default: ingest segments)`)
   .option('--events <counts>', 'events to generate for segments (default 10M), memory (default 100M) and stream (default 2M); a list runs each: 10M,100M', counts('--events'))
-  .option('--users <count>', 'users for segments and memory', count('--users'), 1_000_000)
+  .option('--users <count>', 'users for segments and memory; exposed users for experiment (default 10M there)', count('--users'), 1_000_000)
   .option('--rows <count>', 'rows of the ingest files', count('--rows'), 2_000_000)
   .option('--reps <n>', 'repetitions; each figure is the median', count('--reps'), 3)
   .option('--threads <n>', 'DuckDB threads (default: all cores)', count('--threads'))
@@ -146,6 +150,17 @@ const program: Command = new Command('bench')
         process.exitCode = 1;
       }
       report(`funnel-${events.map(formatCount).join('-')}`, { environment: env, options: { events, users: o.users, repetitions: o.reps, ...store }, results });
+    }
+    if (selected.includes('experiment')) {
+      const { runExperimentBench } = await import('./experiment-bench.js');
+      // --users defaults to 1M for the product benchmarks; the experiment's goal is at 10M.
+      const users = program.getOptionValueSource('users') === 'default' ? 10_000_000 : o.users;
+      const results = await runExperimentBench({ ...common, users: [users] });
+      if (results.some((r) => !r.same)) {
+        process.stderr.write('bench: the experiment statistics disagree with the hand-written query; that ratio compares different answers\n');
+        process.exitCode = 1;
+      }
+      report(`experiment-${formatCount(users)}`, { environment: env, options: { users, repetitions: o.reps, ...store }, results });
     }
     if (selected.includes('memory')) {
       const { runMemoryBench } = await import('./memory-bench.js');

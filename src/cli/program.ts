@@ -17,6 +17,7 @@ import { registerFunnel } from './commands/funnel.js';
 import { registerRetention } from './commands/retention.js';
 import { registerRfm } from './commands/rfm.js';
 import { registerUser } from './commands/user.js';
+import { registerExperiment } from './commands/experiment.js';
 
 export const VERSION = '0.1.0';
 
@@ -53,6 +54,7 @@ export function buildProgram(io: CliIo): Command {
   registerRetention(program, io);
   registerRfm(program, io);
   registerUser(program, io);
+  registerExperiment(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

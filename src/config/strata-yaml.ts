@@ -60,6 +60,14 @@ plan:
   #       amount: number
   #       currency: string
   #       gift: boolean
+  #
+  # Experiments (strata experiment) read exposures from $exposure events, which carry
+  # the experiment key and the variant the user saw. Declare them to use exposure: event:
+  #
+  #   $exposure:
+  #     properties:
+  #       experiment: string
+  #       variant: string
   events: {}
 
   # Declared profile traits (who users are), upserted trait by trait. A trait is a type
@@ -98,5 +106,9 @@ plan:
 #   event: purchase
 #   value: amount                       # a number property: the amount, or the unit price
 #   # quantity: quantity                # optional number property, multiplied with value
+
+# Experiments are not configured here: each is a YAML or JSON file (keep them in a folder
+# such as experiments/) stored with \`strata experiment add FILE|DIR\`, which checks it
+# against this plan and the stored segments. See docs/experiments.md.
 `;
 }

@@ -20,6 +20,7 @@ export const DEMO_PLAN_DOCUMENT = {
     purchase: { description: 'A payment: first upgrade or renewal.', properties: { amount: 'number', currency: 'string', plan: 'string', billing: 'string' } },
     subscription_cancelled: { description: 'Cancelled a paid plan (back to free).', properties: { plan: 'string' } },
     invite_sent: { description: 'Invited a colleague.', properties: { method: 'string' } },
+    $exposure: { description: 'Saw a variant of an experiment (the onboarding-checklist experiment).', properties: { experiment: 'string', variant: 'string' } },
   },
   traits: {
     plan: { type: 'string', description: 'free, pro or team, as of the end of the data' },

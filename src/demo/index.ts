@@ -14,3 +14,5 @@ export { DEMO_ANALYSIS_YAML, withDemoAnalysis } from './demo-analysis-config.js'
 export { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
 export { simulateUser, demoUserId, DEMO_DAYS, DEMO_END_MS, type DemoSink, type ProductOptions } from './synthetic-product.js';
 export { demoPlan, DEMO_PLAN_DOCUMENT } from './demo-plan.js';
+export { DEMO_ASSIGNMENT, DEMO_EXPERIMENT, EXPOSURE_EVENT, RESCUE_CHANCE, OnboardingExperiment, type Exposure } from './demo-experiment.js';
+export { DEMO_EXPERIMENT_BY, demoExperimentFiles, demoExperimentsDir, runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';

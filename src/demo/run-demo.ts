@@ -2,7 +2,8 @@
  * `strata demo`: generate the synthetic product, ingest it through the real ingestion path
  * into a fresh workspace, add the example segments through the registry, compute them in
  * one batch, collect sizes, overlaps and what distinguishes each segment, then run the
- * behavioural analyses (lifecycle, funnel, retention, RFM, key moments) on the same data.
+ * behavioural analyses (lifecycle, funnel, retention, RFM, key moments) on the same data,
+ * and finally add and analyse the onboarding-checklist experiment (demo-experiment.ts).
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { formatInstant } from '../time/time.js';
 import { runDemoAnalyses, type DemoAnalyses } from './demo-analyses.js';
 import { withDemoAnalysis } from './demo-analysis-config.js';
 import { demoPlan } from './demo-plan.js';
+import { runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';
 import { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
 import { DEMO_DAYS, DEMO_END_MS, demoUserId } from './synthetic-product.js';
 
@@ -61,6 +63,8 @@ export interface DemoResult {
   readonly reports: readonly SegmentReport[];
   /** The behavioural analyses, all as of `asOf` (the flow from 28 days before it). */
   readonly analyses: DemoAnalyses;
+  /** The onboarding-checklist experiment (src/demo/experiments), analysed as of `asOf`. */
+  readonly experiment: DemoExperimentResult;
   /** A real user of the demo for `strata user` (a member of a lifecycle segment when it has one). */
   readonly exampleUser: string;
   readonly timings: {
@@ -69,6 +73,7 @@ export interface DemoResult {
     readonly computeMs: number;
     readonly analyseMs: number;
     readonly analysesMs: number;
+    readonly experimentMs: number;
     readonly totalMs: number;
   };
 }
@@ -184,6 +189,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const exampleUser = await pickExampleUser(registry, computed);
     const analysesMs = performance.now() - analysesStart;
 
+    // 6. The onboarding experiment, whole and by device.
+    const experimentStart = performance.now();
+    progress({ phase: 'experiment', done: 0, total: 1 });
+    const experiment = await runDemoExperiment(store, registry, config, DEMO_END_MS);
+    progress({ phase: 'experiment', done: 1, total: 1 });
+    const experimentMs = performance.now() - experimentStart;
+
     const population = computed[0]?.population ?? 0;
     const byKey = new Map(computed.map((c) => [c.key, c]));
     const segments = definitions.map((d) => {
@@ -205,6 +217,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       overlap,
       reports,
       analyses,
+      experiment,
       exampleUser,
       timings: {
         generateMs: Math.round(generateMs),
@@ -212,6 +225,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         computeMs: Math.round(computeMs),
         analyseMs: Math.round(analyseMs),
         analysesMs: Math.round(analysesMs),
+        experimentMs: Math.round(experimentMs),
         totalMs: Math.round(performance.now() - started),
       },
     };

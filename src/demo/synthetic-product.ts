@@ -9,6 +9,7 @@
  * Pure and deterministic: the events of user i depend only on (seed, i, endMs, days).
  */
 import { MS } from '../time/time.js';
+import { DEMO_EXPERIMENT, EXPOSURE_EVENT, OnboardingExperiment, type ExtraEvent } from './demo-experiment.js';
 import { Rand } from './random.js';
 
 /** The demo's fixed end instant: Monday 2 June 2025, 00:00 UTC. The data and every asOf stop here. */
@@ -161,11 +162,15 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
   const signupAt = clamp(timeOnDay(startMs + signupDay * DAY), startMs, endMs - 1);
 
   let lastTs = -Infinity;
+  // The onboarding experiment adds events of its own (demo-experiment.ts); they are merged in
+  // time order at the end, so the product's own events keep their instants.
+  let extra: readonly ExtraEvent[] = [];
+  const own: ExtraEvent[] = [];
   const emit = (event: string, ts: number, props: Record<string, DemoPropertyValue> | null = null): number => {
     // Strictly increasing times per user keep sequences and sessions unambiguous.
     const t = Math.max(Math.floor(ts), lastTs + 1);
     lastTs = t;
-    if (t < endMs) sink.event(userId, event, t, props);
+    if (t < endMs) own.push({ event, ts: t, properties: props });
     return t;
   };
 
@@ -204,9 +209,10 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
   };
 
   /** One visit: a run of page views and actions a minute or two apart. */
-  const session = (start: number, depth: number): void => {
+  const session = (start: number, depth: number, onLanding?: () => void): void => {
     renewUntil(start);
     let t = emit('page_viewed', start, { page: 'dashboard' });
+    onLanding?.();
     const actions = 1 + r.geometric(depth);
     for (let k = 0; k < actions; k++) {
       t += 4_000 + Math.min(r.exp(75_000), 20 * MINUTE);
@@ -228,7 +234,9 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
   // Onboarding: signed_up, then a funnel whose every step loses people, less so the engaged.
   let t = emit('signed_up', signupAt, { method: r.pick(SIGNUP_METHODS) });
   let activatedAt: number | null = null;
+  let onboardingStarted = false;
   if (r.chance(0.9)) {
+    onboardingStarted = true;
     t = emit('onboarding_started', t + r.int(20_000, 10 * MINUTE));
     if (r.chance(clamp(0.7 + 0.12 * lnE, 0.25, 0.95))) {
       t = emit('profile_completed', t + r.int(60_000, 12 * MINUTE));
@@ -249,7 +257,17 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
     // Not activated: a few curious return visits in the first weeks, then gone.
     const visits = r.poisson(clamp(1.2 * engagement, 0.2, 4));
     const visitDays = Array.from({ length: visits }, () => Math.floor(r.exp(6 * DAY) / DAY) + 1).sort((a, b) => a - b);
-    for (const d of visitDays) session(Math.max(timeOnDay(startMs + (signupDay + d) * DAY), t + 1), Math.min(depth, 2));
+    // The onboarding experiment: a stalled user sees the checklist (or not) on the dashboard of
+    // the first visit back inside its window, 1 ms after the page loads (actions come seconds
+    // later, so no other event moves).
+    const stalled = onboardingStarted ? new OnboardingExperiment(options.seed, index, userId, device) : null;
+    const showChecklist = (): void => {
+      const exposure = stalled!.expose(lastTs + 1, endMs);
+      if (!exposure) return;
+      emit(EXPOSURE_EVENT, exposure.atMs, { experiment: DEMO_EXPERIMENT.key, variant: exposure.variant });
+      extra = exposure.rescue;
+    };
+    for (const d of visitDays) session(Math.max(timeOnDay(startMs + (signupDay + d) * DAY), t + 1), Math.min(depth, 2), stalled ? showChecklist : undefined);
     // A few return months later (a colleague's invite, a new project) and look around again.
     if (r.chance(0.07)) {
       const back = signupDay + (visitDays[visitDays.length - 1] ?? 0) + 30 + Math.floor(r.exp(40));
@@ -289,6 +307,7 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
     }
   }
   renewUntil(endMs);
+  for (const e of mergeEvents(own, extra, endMs)) sink.event(userId, e.event, e.ts, e.properties);
 
   sink.profile(userId, {
     plan,
@@ -302,4 +321,21 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
     email: `${userId}@example.com`,
     age_band: ageBand,
   });
+}
+
+/**
+ * The product's own events with the experiment's added ones, in time order. An added event
+ * never moves an own one: it takes the next free millisecond when its instant is taken.
+ */
+function mergeEvents(own: readonly ExtraEvent[], extra: readonly ExtraEvent[], endMs: number): readonly ExtraEvent[] {
+  if (extra.length === 0) return own;
+  const taken = new Set(own.map((e) => e.ts));
+  const added: ExtraEvent[] = [];
+  for (const e of [...extra].sort((a, b) => a.ts - b.ts)) {
+    let ts = e.ts;
+    while (taken.has(ts)) ts++;
+    taken.add(ts);
+    if (ts < endMs) added.push({ ...e, ts });
+  }
+  return [...own, ...added].sort((a, b) => a.ts - b.ts);
 }

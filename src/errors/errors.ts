@@ -25,6 +25,8 @@ export const ERROR_CATALOGUE = {
   USER_NOT_FOUND: { exit: 2, http: 404, summary: 'no user with that id' },
   MOMENT_NOT_FOUND: { exit: 2, http: 404, summary: 'no key moment with that key' },
   LINT_WARNINGS: { exit: 1, http: 422, summary: 'segment lint found warnings and --strict was given' },
+  EXPERIMENT_INVALID: { exit: 2, http: 400, summary: 'the experiment definition is invalid' },
+  EXPERIMENT_NOT_FOUND: { exit: 2, http: 404, summary: 'no experiment with that key' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -16,6 +16,7 @@
  * snapshot_members   snapshot_id, user_id
  * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON)
  * schema_migrations  version, name, applied_at
+ * experiment_versions  key, version, definition (canonical JSON of the document), definition_hash, created_at
  */
 import type { FieldType } from '../schema/tracking-plan.js';
 
@@ -28,6 +29,7 @@ export const TABLES = {
   snapshotMembers: 'snapshot_members',
   ingestRuns: 'ingest_runs',
   migrations: 'schema_migrations',
+  experimentVersions: 'experiment_versions',
 } as const;
 
 /** The column holding event property `name` (to be quoted by the dialect). */

@@ -11,8 +11,9 @@
  * from: -12w
  * ```
  */
-import { LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { StrataError } from '../../errors/errors.js';
+import { yamlPathLocator } from '../../segments/language/yaml-locate.js';
 
 export interface ParsedRetentionFile {
   readonly definition: unknown;
@@ -37,26 +38,7 @@ export function parseRetentionFile(text: string, source: string): ParsedRetentio
   } catch (e) {
     throw new StrataError('INPUT_INVALID', `${source}: YAML aliases expand too far`, [{ path: source, message: (e as Error).message }], { cause: e });
   }
-  const locate = (path: string): string => {
-    const keys = splitPath(path);
-    for (let n = keys.length; n > 0; n--) {
-      const node = doc.getIn(keys.slice(0, n), true) as Node | undefined;
-      const start = node?.range?.[0];
-      if (start !== undefined) return `${source}:${lineCounter.linePos(start).line}`;
-    }
-    return source;
-  };
+  const locate = yamlPathLocator(doc, lineCounter, source);
   return { definition: definition ?? {}, locate };
 }
 
-/** `start.where[0].eq` to its keys and indexes. */
-function splitPath(path: string): (string | number)[] {
-  const out: (string | number)[] = [];
-  const re = /(?:^|\.)([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
-  for (let m = re.exec(path); m; m = re.exec(path)) {
-    if (m[1] !== undefined) out.push(m[1]);
-    else if (m[2] !== undefined) out.push(Number(m[2]));
-    else out.push(JSON.parse(m[3]!) as string);
-  }
-  return out;
-}

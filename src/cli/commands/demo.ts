@@ -9,6 +9,7 @@ import type { BehaviorMetric, BehaviorReport } from '../../segments/registry/ind
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatRatio, formatSeconds, formatTable } from '../table.js';
+import { renderExperimentReport } from './experiment-analyze.js';
 import { renderFunnel } from './funnel.js';
 import { renderRetention } from './retention.js';
 import { displayPath, overlapMatrix } from './segment.js';
@@ -24,7 +25,9 @@ export function registerDemo(program: Command, io: CliIo): void {
         'resurrection, busier weekdays), ingest it into a fresh workspace, add thirteen example\n' +
         'segments, compute them in one batch, and print sizes, overlaps and what distinguishes\n' +
         'each; then lifecycle stages and their flow over the last 28 days, the onboarding\n' +
-        'funnel, weekly retention, RFM and the key moments configured in its strata.yaml.\n' +
+        'funnel, weekly retention, RFM and the key moments configured in its strata.yaml;\n' +
+        'last, the onboarding-checklist experiment (stalled users exposed 50/50 with\n' +
+        '$exposure events; an effect on desktop and tablet, none on mobile), by device.\n' +
         'The same seed always gives the same data, segments and analyses.',
     )
     .option('--users <N>', 'number of users', String(DEMO_DEFAULT_USERS))
@@ -124,9 +127,12 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
   out.push('');
   out.push(renderMoments(a.moments));
   out.push('');
+  out.push(`Experiment (src/demo/experiments): ${r.experiment.key}, by device as of the start`);
+  out.push(renderExperimentReport(r.experiment.byDevice));
+  out.push('');
   const t = r.timings;
   out.push(
-    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)})`,
+    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)}, experiment ${formatSeconds(t.experimentMs)})`,
   );
   out.push('');
   out.push('Explore it:');
@@ -152,6 +158,7 @@ function analysisHints(r: DemoResult, asOfDate: string): string[] {
     `rfm --as-of ${asOfDate}`,
     `moments list --as-of ${asOfDate}`,
     `user ${r.exampleUser} --as-of ${asOfDate}`,
+    `experiment analyze ${r.experiment.key} --as-of ${asOfDate} --by device`,
   ];
 }
 

@@ -91,12 +91,38 @@ describe.skipIf(!scipyPresent())('against scipy.stats.norm and scipy.integrate.q
       const r = ok(bayesianFromEffect(effect(c.mean, c.sd), 1, { difference: 'relative', alpha: c.alpha }));
       const o = ref[i]!;
       close(r.chanceToWin, o.chance, 1e-9, 0, `${at} chance`);
-      close(r.ci[0], o.lo, 1e-9, 1e-12 * c.sd, `${at} lo`);
-      close(r.ci[1], o.hi, 1e-9, 1e-12 * c.sd, `${at} hi`);
+      close(r.ci[0] as number, o.lo, 1e-9, 1e-12 * c.sd, `${at} lo`);
+      close(r.ci[1] as number, o.hi, 1e-9, 1e-12 * c.sd, `${at} hi`);
       // Losses below 1e-12 sd are zero for any decision; quad's relative accuracy is ~1e-10.
       close(r.risk.control, o.lossPos, 1e-8, 1e-12 * c.sd, `${at} risk of control`);
       close(r.risk.treatment, o.lossNeg, 1e-8, 1e-12 * c.sd, `${at} risk of treatment`);
       close(expectedPositivePart(c.mean, c.sd), o.lossPos, 1e-8, 1e-12 * c.sd, `${at} E[max(X,0)]`);
     });
+  });
+});
+
+describe.runIf(scipyPresent())('one-sided credible intervals against scipy.stats.norm.ppf', () => {
+  it('greater: [norm.ppf(alpha; mu, s), null]; lesser: [null, norm.ppf(1 - alpha; mu, s)] (alpha not halved)', () => {
+    const cases = [
+      { mean: 0.03, sd: 0.02, alpha: 0.05 },
+      { mean: -1.5, sd: 0.7, alpha: 0.1 },
+      { mean: 12, sd: 3, alpha: 0.01 },
+    ];
+    const script = 'import json,sys\nfrom scipy.stats import norm\nprint(json.dumps([[float(norm.ppf(c["alpha"], c["mean"], c["sd"])), float(norm.ppf(1 - c["alpha"], c["mean"], c["sd"]))] for c in json.load(sys.stdin)]))';
+    const run = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(cases), encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(run.stderr);
+    const ref = JSON.parse(run.stdout) as Array<[number, number]>;
+    cases.forEach((c, i) => {
+      const e: Effect = { ok: true, difference: 'absolute', estimate: c.mean, variance: c.sd * c.sd, se: c.sd };
+      const g = ok(bayesianFromEffect(e, 1, { difference: 'absolute', alpha: c.alpha, sides: 'greater' }));
+      const l = ok(bayesianFromEffect(e, 1, { difference: 'absolute', alpha: c.alpha, sides: 'lesser' }));
+      close(g.ci[0] as number, ref[i]![0], 1e-12, 1e-15, `greater ${i}`);
+      expect(g.ci[1]).toBeNull();
+      expect(l.ci[0]).toBeNull();
+      close(l.ci[1] as number, ref[i]![1], 1e-12, 1e-15, `lesser ${i}`);
+      // Chance to win and risks do not depend on the sides.
+      expect(g.chanceToWin).toBe(l.chanceToWin);
+    });
+    expect(() => bayesianFromEffect({ ok: true, difference: 'absolute', estimate: 0, variance: 1, se: 1 }, 1, { difference: 'absolute', alpha: 0.05, sides: 'both' as never })).toThrow(StrataError);
   });
 });

@@ -8,6 +8,8 @@
  * (flat prior: μ = effect, s = se). With X ~ N(μ, s²) the effect, "better" is X > 0, or X < 0
  * for an inverse metric (lower is better; X is negated throughout):
  *   chance to win = P(X > 0) = Φ(μ/s);  credible interval μ ± z₁₋α/₂ s (two-sided);
+ *   one-sided (alpha not halved, the open end null): 'greater' [μ - z₁₋α s, null],
+ *   'lesser' [null, μ + z₁₋α s] (the effect's sign, not the metric's direction, picks the side);
  *   risk of keeping control = E[max(X, 0)] = μ Φ(μ/s) + s φ(μ/s)   (what is given up if B is better)
  *   risk of shipping B     = E[max(-X, 0)] = -μ Φ(-μ/s) + s φ(μ/s)
  * in the effect's units (relative effects: fractions of |mA|).
@@ -16,6 +18,7 @@ import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { StrataError } from '../../errors/errors.js';
 import { effectOf, type Difference, type Effect } from './effects.js';
+import type { Sides } from './frequentist.js';
 import { degenerate, isDegenerate, type Degenerate } from './result.js';
 import { summarizeArm, type ArmStats } from './sufficient.js';
 
@@ -33,6 +36,8 @@ export interface BayesianOptions {
   readonly prior?: NormalPrior;
   /** Lower is better (e.g. latency): chance to win is P(effect < 0) and the risks swap. */
   readonly inverse?: boolean;
+  /** Credible interval: two-sided (default) or one-sided with the open end null. */
+  readonly sides?: Sides;
 }
 
 export interface BayesianResult {
@@ -42,7 +47,8 @@ export interface BayesianResult {
   readonly mean: number;
   readonly sd: number;
   readonly chanceToWin: number;
-  readonly ci: readonly [number, number];
+  /** [lo, hi]; null marks the open end of a one-sided interval. */
+  readonly ci: readonly [number | null, number | null];
   /** Expected loss of keeping control and of shipping the treatment, in the effect's units. */
   readonly risk: { readonly control: number; readonly treatment: number };
 }
@@ -59,11 +65,24 @@ export function expectedPositivePart(mu: number, s: number): number {
   return Math.max(0, mu * normalCdf(z, 0, 1) + s * phi(z));
 }
 
+/** Normal credible interval of N(mean, sd²); one-sided intervals put all of alpha in one tail. */
+export function credibleInterval(mean: number, sd: number, alpha: number, sides: Sides): readonly [number | null, number | null] {
+  if (sides === 'two') {
+    const half = normalQuantile(1 - alpha / 2, 0, 1) * sd;
+    return [mean - half, mean + half];
+  }
+  const half = normalQuantile(1 - alpha, 0, 1) * sd;
+  return sides === 'greater' ? [mean - half, null] : [null, mean + half];
+}
+
 function checkOptions(options: BayesianOptions): void {
   if (!(options.alpha > 0 && options.alpha < 1)) throw new StrataError('INPUT_INVALID', `alpha must be in (0, 1), got ${options.alpha}`);
   const prior = options.prior;
   if (prior && !(Number.isFinite(prior.mean) && Number.isFinite(prior.variance) && prior.variance > 0)) {
     throw new StrataError('INPUT_INVALID', `prior must have a finite mean and a positive finite variance, got mean ${prior.mean}, variance ${prior.variance}`);
+  }
+  if (options.sides !== undefined && !['two', 'greater', 'lesser'].includes(options.sides)) {
+    throw new StrataError('INPUT_INVALID', `sides must be two, greater or lesser, got ${String(options.sides)}`);
   }
 }
 
@@ -83,14 +102,13 @@ export function bayesianFromEffect(effect: Effect, controlMean: number, options:
   }
   const sd = Math.sqrt(variance);
   const better = options.inverse ? -mean : mean;
-  const half = normalQuantile(1 - options.alpha / 2, 0, 1) * sd;
   return {
     ok: true,
     difference: effect.difference,
     mean,
     sd,
     chanceToWin: normalCdf(better / sd, 0, 1),
-    ci: [mean - half, mean + half],
+    ci: credibleInterval(mean, sd, options.alpha, options.sides ?? 'two'),
     risk: { control: expectedPositivePart(better, sd), treatment: expectedPositivePart(-better, sd) },
   };
 }

@@ -8,7 +8,12 @@
  *
  * Files: sufficient.ts (arm statistics), effects.ts, frequentist.ts (Welch), srm.ts,
  * multiple.ts (Holm, Benjamini–Hochberg), result.ts (the degenerate-data answer),
- * power.ts (sample size, MDE, duration, more users), bayesian.ts, sequential.ts.
+ * power.ts (sample size, MDE, duration, more users), bayesian.ts, sequential.ts,
+ * compare.ts (compareArms: one treatment against control by any method, CUPED, ratio
+ * metrics; contract in compare-types.ts), bandit.ts (Thompson sampling weights),
+ * heterogeneity.ts (Cochran's Q across segments), factorial.ts (main effects and
+ * interactions), request.ts (`experiment stats` JSON in/out), power-calculator.ts
+ * (`experiment power`).
  *
  * Formulas (A = control, B = treatment):
  * - Mean metric {n, sum, sumSquares}: m = sum/n, v = (sumSquares - sum²/n)/(n - 1).
@@ -37,10 +42,32 @@
  *   effect (N(m₀|mA|, v₀mA²) for absolute effects), precision-weighted posterior N(μ, s²);
  *   chance to win Φ(μ/s) (negated μ for inverse metrics), interval μ ± z₁₋α/₂ s, risk of
  *   control E[max(X,0)] = μΦ(μ/s) + sφ(μ/s), of treatment E[max(-X,0)] (GrowthBook gbstats).
+ *   One-sided (alpha not halved): 'greater' [μ - z₁₋α s, null], 'lesser' [null, μ + z₁₋α s].
  * - Sequential (sequential.ts): asymptotic confidence sequence (Waudby-Smith et al., arXiv
  *   2103.06476), N = nA + nB, rho = √((-2 ln α + ln(-2 ln α + 1))/N*), N* = 5000 by default,
  *   half-width = se √N √(2(N rho² + 1) ln(√(N rho² + 1)/α)/(N² rho²)); always-valid p-value =
- *   the α where the half-width equals |effect| (bisection on ln α).
+ *   the α where the half-width equals |effect| (bisection on ln α). One-sided (gbstats'
+ *   sequentialIntervalHalfwidthOneSided; α < 0.5): rho₁ as rho at 2α, h = se √N
+ *   √(2(N rho₁² + 1)/(N² rho₁²) · ln(1 + √(N rho₁² + 1)/(2α))), interval [effect - h, null] or
+ *   [null, effect + h]; p-value with rho₁ fixed at the configured α, in closed form
+ *   min(1, √(N rho₁² + 1)/(2(e^K - 1))), K = effect² N rho₁²/(2 se² (N rho₁² + 1)), and 1 when
+ *   the effect is on the other side.
+ * - compareArms (compare.ts): ratio metrics R = Σnum/Σden by the delta method, per-user
+ *   variance v_n/d̄² + v_d n̄²/d̄⁴ - 2c_nd n̄/d̄³ of the linearization (num - R den)/d̄. CUPED
+ *   (both arms carry a covariate): θ = joint cov(y, x)/joint var(x) over both arms' pooled sums
+ *   (gbstats compute_theta); ratios θ = (c_A(L,x) + c_B(L,x))/(v_A(x) + v_B(x)) (gbstats
+ *   compute_theta_regression_adjusted_ratio); adjusted mean ȳ - θ(x̄ - x̄_pooled), variance
+ *   v - 2θc + θ²v_x; relative effects divide by the unadjusted control mean with the delta
+ *   variance on adjusted variances and unadjusted means; Welch df on the adjusted variances.
+ *   Bayesian comparisons report the posterior mean and sd as effect and se.
+ * - Bandits (bandit.ts): P(arm best) = ∫ φ(z) Πⱼ Φ((mᵢ + sᵢz - mⱼ)/sⱼ) dz by adaptive
+ *   Gauss–Kronrod (deterministic), floor m per arm by water-filling (floored arms get m, the
+ *   rest 1 - |F|m is shared in proportion to P(best)), expected loss E[max] - mᵢ.
+ * - Heterogeneity (heterogeneity.ts): Cochran's Q = Σ wᵢ(eᵢ - ē)², wᵢ = 1/seᵢ², df = k - 1,
+ *   p = Q(df/2, Q/2), I² = max(0, (Q - df)/Q).
+ * - Factorial (factorial.ts): main effects pool arms by summing sufficient statistics;
+ *   interaction (μ_lm - μ_l0) - (μ_0m - μ_00), variance Σ vᵢ/nᵢ, Welch–Satterthwaite df
+ *   (Σ vᵢ/nᵢ)²/Σ (vᵢ/nᵢ)²/(nᵢ - 1).
  * - Degenerate data (empty arm, n < 2, zero variance in both arms, zero control mean for a
  *   relative effect, no users for SRM) gives `{ ok: false, reason, message }`, never numbers;
  *   impossible input (negative n, conversions > n, sumSquares < sum²/n, non-finite values,
@@ -51,9 +78,14 @@
  * Holm/BH in scipy-oracle.py on random inputs. power.test.ts: Chow, Shao & Wang's 70 per group
  * and scipy (norm.ppf, optimize.brentq); bayesian.test.ts: scipy.stats.norm and
  * integrate.quad; sequential.test.ts: the formula in python and the p-value's defining
- * property (power-bayes-oracle.py).
+ * property (power-bayes-oracle.py), one-sided p-values against scipy.optimize.brentq.
+ * compare.test.ts: numpy/scipy on RAW per-user data (ttest_ind(equal_var=False) on numpy
+ * CUPED-adjusted values; the numpy delta-method linearization for ratios). bandit.test.ts:
+ * scipy.integrate.quad and the 2-arm closed forms (Φ; Clark 1961). heterogeneity.test.ts:
+ * metafor's BCG example, Q(df = 12) = 152.2330, and scipy.stats.chi2. factorial.test.ts:
+ * numpy/scipy on raw data. request.test.ts: scipy ttest_ind_from_stats on the issue's example.
  */
-export type { ArmStats, ArmSummary, MeanStats, ProportionStats } from './sufficient.js';
+export type { ArmStats, ArmSummary, CovariateSums, MeanStats, MetricStats, ProportionStats, RatioStats, Sums } from './sufficient.js';
 export { meanStatsOf, summarizeArm } from './sufficient.js';
 export type { Degenerate, DegenerateReason } from './result.js';
 export { isDegenerate } from './result.js';
@@ -77,6 +109,27 @@ export {
   sampleSizeProportions,
 } from './power.js';
 export type { BayesianOptions, BayesianResult, NormalPrior } from './bayesian.js';
-export { bayesianFromEffect, bayesianTest, expectedPositivePart } from './bayesian.js';
+export { bayesianFromEffect, bayesianTest, credibleInterval, expectedPositivePart } from './bayesian.js';
 export type { SequentialOptions, SequentialResult } from './sequential.js';
-export { DEFAULT_SEQUENTIAL_TUNING, sequentialHalfWidth, sequentialPValue, sequentialTest } from './sequential.js';
+export {
+  DEFAULT_SEQUENTIAL_TUNING,
+  sequentialFromEffect,
+  sequentialHalfWidth,
+  sequentialHalfWidthOneSided,
+  sequentialPValue,
+  sequentialPValueOneSided,
+  sequentialTest,
+} from './sequential.js';
+export type { ArmEstimate, CompareOptions, Comparison, ComparisonResult } from './compare-types.js';
+export { compareArms } from './compare.js';
+export { metricSummary } from './compare.js';
+export type { BanditArm, BanditArmResult, BanditOptions, BanditUpdate, NormalPosterior } from './bandit.js';
+export { expectedBest, floorWeights, probabilityBest, updateBandit } from './bandit.js';
+export type { HeterogeneityResult, SegmentEffect } from './heterogeneity.js';
+export { heterogeneityTest } from './heterogeneity.js';
+export type { FactorialAnalysis, FactorialCell, Interaction, InteractionContrast, MainEffect } from './factorial.js';
+export { analyzeFactorial, interactionContrast, poolStats } from './factorial.js';
+export type { StatsRequest, StatsRequestInput, StatsResponse, TreatmentOutput } from './request.js';
+export { computeStats, parseStatsRequest, runStatsRequest, StatsRequestSchema } from './request.js';
+export type { PowerCalculatorInput, PowerPlan } from './power-calculator.js';
+export { planPower, POWER_FORMULAS } from './power-calculator.js';

@@ -8,7 +8,11 @@ export type DegenerateReason =
   | 'too-few-users'
   | 'zero-variance'
   | 'zero-control-mean'
-  | 'no-users';
+  | 'no-users'
+  /** A ratio metric whose denominators sum to zero in an arm. */
+  | 'zero-denominator'
+  /** A heterogeneity test with fewer than two segments that have an effect. */
+  | 'too-few-segments';
 
 export interface Degenerate {
   readonly ok: false;

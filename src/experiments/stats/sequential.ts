@@ -12,9 +12,22 @@
  * decreases in α (checked by the tests on a grid), and the root is found by bisection on ln α
  * over [-700, ln(1 - 1e-12)]. p = 1 when even α → 1 leaves 0 inside (the half-width tends to
  * a positive limit), and 0 when the root is below e^-700 (~1e-304).
+ *
+ * One-sided ('greater': H1 effect > 0, interval [effect - h, null]; 'lesser': [null, effect +
+ * h]): the one-sided asymptotic confidence sequence of the same paper, as GrowthBook's gbstats
+ * uses it (sequentialIntervalHalfwidthOneSided), alpha not halved:
+ *   rho₁ = sqrt((-2 ln 2α + ln(-2 ln 2α + 1)) / N*)      (needs α < 0.5)
+ *   h = se √N √(2 (N rho₁² + 1) / (N² rho₁²) · ln(1 + √(N rho₁² + 1)/(2α)))
+ * Its p-value keeps rho₁ at the configured α (as gbstats does; with rho varying the width blows
+ * up as α → 0.5, so "the α where the bound reaches 0" would not be unique) and solves h(α) =
+ * |effect| in closed form: with K = effect² N rho₁² / (2 se² (N rho₁² + 1)),
+ *   p = min(1, √(N rho₁² + 1) / (2 (e^K - 1)))   when the effect lies on the alternative's side,
+ *   p = 1                                          otherwise;
+ * so p < α exactly when the reported bound excludes 0.
  */
 import { StrataError } from '../../errors/errors.js';
-import { effectOf, type Difference } from './effects.js';
+import { effectOf, type Difference, type Effect } from './effects.js';
+import type { Sides } from './frequentist.js';
 import { isDegenerate, type Degenerate } from './result.js';
 import { summarizeArm, type ArmStats } from './sufficient.js';
 
@@ -25,6 +38,8 @@ export interface SequentialOptions {
   readonly alpha: number;
   /** N*, the total sample size at which the sequence is tightest; default 5000. */
   readonly tuning?: number;
+  /** Two-sided (default) or a one-sided sequence with the open end null (alpha < 0.5). */
+  readonly sides?: Sides;
 }
 
 export interface SequentialResult {
@@ -34,7 +49,8 @@ export interface SequentialResult {
   readonly se: number;
   readonly n: number;
   readonly halfWidth: number;
-  readonly ci: readonly [number, number];
+  /** [lo, hi]; null marks the open end of a one-sided sequence. */
+  readonly ci: readonly [number | null, number | null];
   readonly pValue: number;
 }
 
@@ -72,6 +88,62 @@ export function sequentialPValue(effect: number, se: number, n: number, tuning =
   return Math.exp(hi);
 }
 
+/** rho² of the one-sided sequence tuned for level alpha (< 0.5) and N*. */
+function oneSidedRho2(alpha: number, tuning: number): number {
+  if (!(alpha > 0 && alpha < 0.5)) throw new StrataError('INPUT_INVALID', `a one-sided sequential test needs alpha in (0, 0.5), got ${alpha}`);
+  checkTuning(tuning);
+  const l = -2 * Math.log(2 * alpha);
+  return (l + Math.log(l + 1)) / tuning;
+}
+
+function checkSeN(se: number, n: number): void {
+  if (!(n > 0) || !(se >= 0)) throw new StrataError('INPUT_INVALID', `the sequence needs N > 0 users and se >= 0, got N = ${n}, se = ${se}`);
+}
+
+/** The one-sided confidence-sequence half-width at N users (level alpha < 0.5). */
+export function sequentialHalfWidthOneSided(se: number, n: number, alpha: number, tuning = DEFAULT_SEQUENTIAL_TUNING): number {
+  const rho2 = oneSidedRho2(alpha, tuning);
+  checkSeN(se, n);
+  const nr = n * rho2 + 1;
+  return se * Math.sqrt(n) * Math.sqrt(((2 * nr) / (n * n * rho2)) * Math.log(1 + Math.sqrt(nr) / (2 * alpha)));
+}
+
+/**
+ * The always-valid one-sided p-value for H1 'greater' or 'lesser', with rho₁ tuned for the
+ * configured alpha (see the header): min(1, √(N rho₁² + 1) / (2 (e^K - 1))).
+ */
+export function sequentialPValueOneSided(effect: number, se: number, n: number, side: 'greater' | 'lesser', alpha: number, tuning = DEFAULT_SEQUENTIAL_TUNING): number {
+  const rho2 = oneSidedRho2(alpha, tuning);
+  checkSeN(se, n);
+  const onSide = side === 'greater' ? effect > 0 : effect < 0;
+  if (!onSide) return 1;
+  const nr = n * rho2 + 1;
+  const k = (effect * effect * n * rho2) / (2 * se * se * nr);
+  // expm1 keeps precision for small K; e^K overflows to Infinity for huge K, giving p = 0.
+  return Math.min(1, Math.sqrt(nr) / (2 * Math.expm1(k)));
+}
+
+/** The sequence for an effect already estimated by effectOf (or CUPED/ratio estimates) with N users in total. */
+export function sequentialFromEffect(effect: Effect, n: number, options: SequentialOptions): SequentialResult {
+  const tuning = options.tuning ?? DEFAULT_SEQUENTIAL_TUNING;
+  checkTuning(tuning);
+  if (!(options.alpha > 0 && options.alpha < 1)) throw new StrataError('INPUT_INVALID', `alpha must be in (0, 1), got ${options.alpha}`);
+  const sides = options.sides ?? 'two';
+  const base = { ok: true as const, difference: options.difference, effect: effect.estimate, se: effect.se, n };
+  if (sides === 'two') {
+    const halfWidth = sequentialHalfWidth(effect.se, n, options.alpha, tuning);
+    return { ...base, halfWidth, ci: [effect.estimate - halfWidth, effect.estimate + halfWidth], pValue: sequentialPValue(effect.estimate, effect.se, n, tuning) };
+  }
+  if (sides !== 'greater' && sides !== 'lesser') throw new StrataError('INPUT_INVALID', `sides must be two, greater or lesser, got ${String(sides)}`);
+  const halfWidth = sequentialHalfWidthOneSided(effect.se, n, options.alpha, tuning);
+  return {
+    ...base,
+    halfWidth,
+    ci: sides === 'greater' ? [effect.estimate - halfWidth, null] : [null, effect.estimate + halfWidth],
+    pValue: sequentialPValueOneSided(effect.estimate, effect.se, n, sides, options.alpha, tuning),
+  };
+}
+
 /** Sequential comparison of treatment B against control A from their sufficient statistics. */
 export function sequentialTest(control: ArmStats, treatment: ArmStats, options: SequentialOptions): SequentialResult | Degenerate {
   if (control.type !== treatment.type) throw new StrataError('INPUT_INVALID', `control is a ${control.type} metric but treatment is a ${treatment.type} metric`);
@@ -84,16 +156,5 @@ export function sequentialTest(control: ArmStats, treatment: ArmStats, options: 
   if (isDegenerate(b)) return b;
   const effect = effectOf(a, b, options.difference);
   if (isDegenerate(effect)) return effect;
-  const n = a.n + b.n;
-  const halfWidth = sequentialHalfWidth(effect.se, n, options.alpha, tuning);
-  return {
-    ok: true,
-    difference: options.difference,
-    effect: effect.estimate,
-    se: effect.se,
-    n,
-    halfWidth,
-    ci: [effect.estimate - halfWidth, effect.estimate + halfWidth],
-    pValue: sequentialPValue(effect.estimate, effect.se, n, tuning),
-  };
+  return sequentialFromEffect(effect, a.n + b.n, options);
 }

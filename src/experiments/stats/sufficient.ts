@@ -12,6 +12,8 @@ export interface MeanStats {
   readonly n: number;
   readonly sum: number;
   readonly sumSquares: number;
+  /** A pre-exposure covariate per user: present turns CUPED on. */
+  readonly covariate?: CovariateSums;
 }
 
 export interface ProportionStats {
@@ -19,9 +21,42 @@ export interface ProportionStats {
   readonly n: number;
   /** The number of users who converted. */
   readonly sum: number;
+  /** A pre-exposure covariate per user: present turns CUPED on. */
+  readonly covariate?: CovariateSums;
+}
+
+/** Sums of one per-user quantity. */
+export interface Sums {
+  readonly sum: number;
+  readonly sumSquares: number;
+}
+
+/**
+ * A pre-exposure covariate X per user: Σx, Σx², and Σxy with the metric y (for a ratio
+ * metric, y is the numerator and `sumProductsDenominator` is Σx·d with the denominator).
+ */
+export interface CovariateSums extends Sums {
+  readonly sumProducts: number;
+  readonly sumProductsDenominator?: number;
+}
+
+/**
+ * A ratio metric: Σ numerator / Σ denominator over the arm's users (delta method);
+ * `sumProducts` is Σ numerator·denominator per user.
+ */
+export interface RatioStats {
+  readonly type: 'ratio';
+  readonly n: number;
+  readonly numerator: Sums;
+  readonly denominator: Sums;
+  readonly sumProducts: number;
+  readonly covariate?: CovariateSums;
 }
 
 export type ArmStats = MeanStats | ProportionStats;
+
+/** Every kind of per-arm statistics a metric can produce. */
+export type MetricStats = ArmStats | RatioStats;
 
 /** The per-user mean and variance of an arm with at least two users. */
 export interface ArmSummary {

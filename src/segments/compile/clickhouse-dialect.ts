@@ -186,5 +186,10 @@ export function clickhouseDialect(options: ClickHouseDialectOptions = {}): SqlDi
       // Sorted first, then added left to right; arraySum of an empty array is 0.
       return `arraySum(arraySort(groupArrayIf(assumeNotNull(${expr}), ${isNotNull(expr)})))`;
     },
+    hashBucket(stringExpr) {
+      // SHA256 gives the raw 32 bytes; reinterpretAsUInt32 reads little-endian, so the first 4 are reversed first
+      // (all four functions are in 18.16.1: test/experiment-hash-clickhouse.test.ts runs spec/hash.json on it).
+      return `toUInt32(reinterpretAsUInt32(reverse(substring(SHA256(${stringExpr}), 1, 4))) % 10000)`;
+    },
   };
 }

@@ -169,4 +169,10 @@ export interface SqlDialect {
    * monetary value uses it, since cut points and scores are computed in separate passes.
    */
   orderedSum(expr: string): string;
+  /**
+   * Experiment hash buckets (src/experiments/design/hash.ts, version 1): the first 4 bytes
+   * of the SHA-256 digest of the UTF-8 bytes of a string expression, read as a big-endian
+   * unsigned 32-bit integer, modulo 10000; an integer in [0, 10000). NULL for NULL.
+   */
+  hashBucket(stringExpr: string): string;
 }

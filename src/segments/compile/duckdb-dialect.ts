@@ -89,4 +89,8 @@ export const duckdbDialect: SqlDialect = {
     // An ordered aggregate feeds the group's values to sum in sorted order.
     return `coalesce(sum(${expr} ORDER BY ${expr}), 0)`;
   },
+  hashBucket(stringExpr) {
+    // sha256 gives lowercase hex; its first 8 digits are the first 4 bytes, big-endian.
+    return `(('0x' || substr(sha256(${stringExpr}), 1, 8))::UBIGINT % 10000)::INTEGER`;
+  },
 };

@@ -105,14 +105,15 @@ function containsReference(c: CheckedCondition): boolean {
  * A copy of plain data without undefined-valued keys: a definition built in code with
  * `owner: undefined` means the same as one without an owner, as it would after JSON.
  */
-function withoutUndefined(value: unknown): unknown {
+export function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (!isRecord(value) || (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)) return value;
   // fromEntries defines own properties, so a "__proto__" key stays data (and is then reported as unknown).
   return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, withoutUndefined(v)]])));
 }
 
-function dedupe(errors: readonly ErrorDetail[]): ErrorDetail[] {
+/** The errors without repeats of the same path and message. */
+export function dedupe(errors: readonly ErrorDetail[]): ErrorDetail[] {
   const seen = new Set<string>();
   return errors.filter((e) => {
     const id = `${e.path ?? ''}\u0000${e.message}`;

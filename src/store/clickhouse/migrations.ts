@@ -11,7 +11,8 @@
  * - users, profiles: ReplacingMergeTree(version) ordered by user_id: an update inserts the
  *   whole new row with a higher version; reads go through FINAL (the dialect's `table`).
  * - snapshot_members: MergeTree ordered by (snapshot_id, user_id).
- * - segment_versions, snapshots, ingest_runs, schema_migrations: small MergeTree tables.
+ * - segment_versions, snapshots, ingest_runs, schema_migrations, experiment_versions: small
+ *   MergeTree tables.
  *
  * Cluster mode: the user-keyed tables (events, users, profiles, snapshot_members) exist on
  * every shard as `<name>_local`, and on every node as a Distributed table `<name>` over
@@ -117,6 +118,17 @@ export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
       {
         on: 'initiator',
         sql: `CREATE TABLE IF NOT EXISTS ${TABLES.ingestRuns} (run_id String, kind String, files String, started_at Int64, finished_at Int64, read UInt64, stored UInt64, rejected UInt64, duplicates UInt64, dropped String) ENGINE = MergeTree ORDER BY run_id`,
+      },
+    ],
+  },
+  {
+    version: 2,
+    name: 'experiment versions',
+    // Definitions are metadata, not user-keyed: one table on the initiator, like segment_versions.
+    statements: () => [
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.experimentVersions} (key String, version UInt32, definition String, definition_hash String, created_at Int64) ENGINE = MergeTree ORDER BY (key, version)`,
       },
     ],
   },

@@ -73,4 +73,18 @@ export const MIGRATIONS: readonly Migration[] = [
     // snapshots computed before this column existed.
     statements: [`ALTER TABLE ${TABLES.snapshots} ADD COLUMN population BIGINT`],
   },
+  {
+    version: 3,
+    name: 'experiment versions',
+    statements: [
+      `CREATE TABLE ${TABLES.experimentVersions} (
+        key VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        definition VARCHAR NOT NULL,
+        definition_hash VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (key, version)
+      )`,
+    ],
+  },
 ];

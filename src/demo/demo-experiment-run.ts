@@ -1,0 +1,67 @@
+/**
+ * `strata demo`'s last step: the onboarding-checklist experiment (demo-experiment.ts says
+ * how the product exposes users and where the effect lives) added from
+ * src/demo/experiments through the experiment registry and analysed as
+ * `strata experiment analyze` does, for the whole experiment and by device.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/index.js';
+import { StrataError } from '../errors/errors.js';
+import { analyzeExperiment } from '../experiments/analyze/analyze.js';
+import type { ExperimentReport } from '../experiments/analyze/report-types.js';
+import { parseExperimentText } from '../experiments/design/definition.js';
+import { ExperimentRegistry } from '../experiments/design/experiment-registry.js';
+import { computeExperimentData } from '../experiments/metrics/index.js';
+import type { SegmentRegistry } from '../segments/registry/index.js';
+import type { EventStore } from '../store/event-store.js';
+import { DEMO_EXPERIMENT } from './demo-experiment.js';
+
+/** The demo's experiment definitions (src/demo/experiments, resolved from src or dist). */
+export function demoExperimentsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'experiments'), path.resolve(here, '..', '..', 'src', 'demo', 'experiments')];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new StrataError('FILE_NOT_FOUND', 'the demo experiment definitions are missing', [{ path: candidates[1]!, message: 'expected the YAML files of src/demo/experiments' }]);
+  return found;
+}
+
+export async function demoExperimentFiles(): Promise<string[]> {
+  const dir = demoExperimentsDir();
+  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f));
+}
+
+/** The breakdown the demo shows besides the whole experiment: the trait the effect depends on. */
+export const DEMO_EXPERIMENT_BY = 'device';
+
+export interface DemoExperimentResult {
+  readonly key: string;
+  /** The whole experiment. */
+  readonly overall: ExperimentReport;
+  /** Broken down by DEMO_EXPERIMENT_BY (as of the experiment's start). */
+  readonly byDevice: ExperimentReport;
+}
+
+/**
+ * Copy the demo's experiment into the workspace, add it through the registry, and analyse
+ * it as `strata experiment analyze KEY --as-of ASOF [--by device]` does.
+ */
+export async function runDemoExperiment(store: EventStore, segments: SegmentRegistry, config: Config, asOfMs: number): Promise<DemoExperimentResult> {
+  const experimentsDir = path.join(config.workspaceDir, 'experiments');
+  await mkdir(experimentsDir, { recursive: true });
+  const registry = new ExperimentRegistry(store, config.plan);
+  const documents: unknown[] = [];
+  for (const file of await demoExperimentFiles()) {
+    const target = path.join(experimentsDir, path.basename(file));
+    await copyFile(file, target);
+    documents.push(parseExperimentText(await readFile(target, 'utf8'), path.relative(config.workspaceDir, target)).value);
+  }
+  await registry.add(documents);
+  const stored = await registry.get(DEMO_EXPERIMENT.key);
+  const base = { asOfMs, plan: config.plan, lifecycle: config.lifecycle };
+  const overall = analyzeExperiment(stored.definition, await computeExperimentData(store, segments, stored, base));
+  const byDevice = analyzeExperiment(stored.definition, await computeExperimentData(store, segments, stored, { ...base, by: DEMO_EXPERIMENT_BY }));
+  return { key: DEMO_EXPERIMENT.key, overall, byDevice };
+}
