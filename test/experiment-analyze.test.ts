@@ -339,6 +339,20 @@ describe('analyzeExperiment', () => {
     expect(c.significant).toBe(true);
     expect(report.recommendation.decision).toBe('ship');
   });
+
+  it('calls a Bayesian effect significant exactly when its credible interval excludes 0 (two-sided: alpha/2 per tail)', () => {
+    // About 96% chance to win: beyond 1 - alpha one-sided, inside 1 - alpha/2 two-sided.
+    const stats = data([metricStats('primary', null, [prop(5000, 1000), prop(5000, 1070)])]);
+    const two = analyzeExperiment(definition(), stats, { method: 'bayesian' }).metrics[0]!.groups[0]!.comparisons[0]!;
+    const chance = two.result.ok ? two.result.chanceToWin! : NaN;
+    expect(chance).toBeGreaterThan(0.95);
+    expect(chance).toBeLessThan(0.975);
+    expect(two.result.ok && two.result.ci[0]! < 0).toBe(true);
+    expect(two.significant).toBe(false);
+    const one = analyzeExperiment(definition({ sides: 'greater' }), stats, { method: 'bayesian' }).metrics[0]!.groups[0]!.comparisons[0]!;
+    expect(one.result.ok && one.result.ci[0]! > 0).toBe(true);
+    expect(one.significant).toBe(true);
+  });
 });
 
 describe('factorial designs and bandits', () => {

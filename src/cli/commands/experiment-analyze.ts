@@ -179,11 +179,14 @@ function metricTitle(m: MetricReport): string {
 function metricTable(r: ExperimentReport, m: MetricReport): string {
   const bayes = r.method === 'bayesian';
   const rows: string[][] = [];
+  // Comparisons without numbers say why below the table, so the columns stay narrow.
+  const notes: string[] = [];
   for (const g of m.groups) {
     const control = g.users[0]!;
     for (const c of g.comparisons) {
       const n = `${formatCount(control.n)}/${formatCount(g.users.find((u) => u.variant === c.variant)?.n ?? 0)}`;
       rows.push([g.group ?? '(all)', c.variant, n, ...comparisonCells(c, bayes)]);
+      if (!c.result.ok) notes.push(`  ${g.group ?? '(all)'}, ${c.variant}: no numbers: ${c.result.message}`);
     }
     if (g.immature > 0) rows.push(['', `(${formatCount(g.immature)} immature)`, '', '', '', '', '', '']);
   }
@@ -199,12 +202,12 @@ function metricTable(r: ExperimentReport, m: MetricReport): string {
       { header: bayes ? 'chance to win' : 'p', align: 'right' },
     ],
     rows,
-  );
+  ) + (notes.length > 0 ? `\n${notes.join('\n')}` : '');
 }
 
 function comparisonCells(c: ComparisonReport, bayes: boolean): string[] {
   const r = c.result;
-  if (!r.ok) return ['', '', r.message, '', ''];
+  if (!r.ok) return ['-', '-', '-', '-', '-'];
   const ci = c.adjusted?.ci ?? r.ci;
   const end = (x: number | null, open: string) => (x === null ? open : formatEffect(x, r.difference));
   const interval = `[${end(ci[0], '-inf')}, ${end(ci[1], 'inf')}]`;

@@ -216,11 +216,17 @@ function statsOf(stats: MetricGroupStats | undefined, variant: string): MetricSt
   return stats?.variants.find((v) => v.variant === variant)?.stats ?? null;
 }
 
+/**
+ * Frequentist and sequential: the family's procedure rejected. Bayesian: the chance to win is
+ * beyond the interval's level, 1 - alpha/2 (or alpha/2) two-sided and 1 - alpha (or alpha)
+ * one-sided, so a significant effect is one whose credible interval excludes 0.
+ */
 function significance(result: ComparisonResult, rejected: boolean, alpha: number): boolean {
   if (!result.ok) return false;
   if (result.pValue !== null) return rejected;
   const c = result.chanceToWin;
-  return c !== null && (c >= 1 - alpha || c <= alpha);
+  const tail = result.sides === 'two' ? alpha / 2 : alpha;
+  return c !== null && (c >= 1 - tail || c <= tail);
 }
 
 function directionOf(result: ComparisonResult, inverse: boolean): Direction {

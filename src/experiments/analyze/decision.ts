@@ -19,7 +19,7 @@
  *   5. otherwise (every treatment flat-powered)                   → inconclusive (no effect of
  *      the MDE's size)
  * "Significant": the correction procedure rejects at alpha (frequentist, sequential); for
- * Bayesian analyses chance to win ≥ 1 - alpha (better) or ≤ alpha (worse).
+ * Bayesian analyses chance to win ≥ 1 - alpha/2 (better) or ≤ alpha/2 (worse) two-sided, 1 - alpha or alpha one-sided.
  */
 import type { ComparisonReport, Decision, GuardrailCheck, PowerReached, Recommendation, TreatmentVerdict } from './report-types.js';
 import { formatEffect, formatShare, pEquals } from './format.js';

@@ -49,7 +49,7 @@ export interface ComparisonReport {
   readonly adjusted: AdjustedResult | null;
   /**
    * Frequentist/sequential: the correction procedure rejects the null at alpha in its family.
-   * Bayesian: chance to win ≥ 1 - alpha or ≤ alpha. Degenerate: false.
+   * Bayesian: chance to win ≥ 1 - alpha/2 or ≤ alpha/2 two-sided (1 - alpha, alpha one-sided). Degenerate: false.
    */
   readonly significant: boolean;
   /** The sign of the estimate in the metric's sense of better; flat for degenerate ones and an estimate of exactly 0. */
