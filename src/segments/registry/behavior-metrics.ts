@@ -56,11 +56,14 @@ export function checkActivitySettings(s: ActivitySettings, plan: TrackingPlan): 
   if (!(Number.isSafeInteger(s.windowMs) && s.windowMs > 0)) {
     throw new StrataError('INPUT_INVALID', `the behaviour window must be a positive duration, got ${s.windowMs} ms`, [{ path: 'window', message: 'expected a duration such as 28d' }]);
   }
-  const p = s.purchase;
-  if (p === null) return;
+  if (s.purchase !== null) checkPurchaseSettings(s.purchase, plan, 'rfm');
+}
+
+/** Throws unless the purchase event is declared and its value and quantity are number properties of it; paths start with `prefix`. */
+export function checkPurchaseSettings(p: PurchaseSettings, plan: TrackingPlan, prefix: string): void {
   const spec = Object.hasOwn(plan.events, p.event) ? plan.events[p.event]! : undefined;
   if (spec === undefined) {
-    throw new StrataError('INPUT_INVALID', `the purchase event "${p.event}" is not in the tracking plan`, [{ path: 'rfm.event', message: 'expected a declared event' }]);
+    throw new StrataError('INPUT_INVALID', `the purchase event "${p.event}" is not in the tracking plan`, [{ path: `${prefix}.event`, message: 'expected a declared event' }]);
   }
   for (const [role, name] of [
     ['value', p.value],
@@ -70,7 +73,7 @@ export function checkActivitySettings(s: ActivitySettings, plan: TrackingPlan): 
     const type = Object.hasOwn(spec.properties, name) ? spec.properties[name]!.type : undefined;
     if (type !== 'number') {
       throw new StrataError('INPUT_INVALID', `the purchase ${role} "${name}" is not a number property of "${p.event}"`, [
-        { path: `rfm.${role}`, message: `expected a number property of ${p.event}` },
+        { path: `${prefix}.${role}`, message: `expected a number property of ${p.event}` },
       ]);
     }
   }
