@@ -21,6 +21,13 @@
  *             analyzeExperiment) against a hand-written DuckDB aggregation of the same
  *             sufficient statistics (10M exposed users by default; `--users`). Not run
  *             unless named.
+ *   cluster   k-means (Lloyd) on 1M users x 30 features (`--users`) against scikit-learn's
+ *             KMeans in /usr/bin/python3, same data, k, starting centroids and max_iter. Not
+ *             run unless named.
+ *   models    logistic regression fit on 1M users x 30 features (`--users`) against sklearn's
+ *             LogisticRegression in /usr/bin/python3 (goal: ratio at most 2), scoring users/s,
+ *             and gradient-boosted trees against HistGradientBoostingClassifier (`--gbt-iter`,
+ *             default 20 rounds, 0 skips them). Not run unless named.
  * With no benchmark named, ingest and segments run (a few minutes on two cores).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -28,7 +35,7 @@ import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import { environment, writeResults } from './support/report.js';
 import { formatCount, parseCount, parseCounts } from './support/scale.js';
 
-const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream', 'retention', 'funnel', 'experiment'] as const;
+const BENCHMARKS = ['ingest', 'segments', 'memory', 'clickhouse', 'stream', 'retention', 'funnel', 'experiment', 'cluster', 'models'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function count(option: string) {
@@ -62,6 +69,7 @@ const program: Command = new Command('bench')
   .option('--memory-limit <size>', "DuckDB memory_limit, e.g. '8GB' (default: DuckDB's)")
   .option('--dir <path>', 'scratch folder for generated data (default: $TMPDIR/strata-bench)')
   .option('--keep', 'keep the generated data', false)
+  .option('--gbt-iter <n>', 'models: boosting rounds for the trees against HistGradientBoostingClassifier (0 skips them)', (v: string) => { const k = Number(v); if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError('expected a whole number of rounds, 0 to skip'); return k; }, 20)
   .option('--explain', 'write EXPLAIN ANALYZE of both queries for segments that miss the goal', false)
   .addOption(new Option('--phase <phase>', 'internal: run one memory phase in this process').hideHelp())
   .addOption(new Option('--phase-dir <path>', 'internal: the memory run folder').hideHelp())
@@ -75,6 +83,7 @@ const program: Command = new Command('bench')
       memoryLimit?: string;
       dir?: string;
       keep: boolean;
+      gbtIter: number;
       explain: boolean;
       phase?: string;
       phaseDir?: string;
@@ -161,6 +170,17 @@ const program: Command = new Command('bench')
         process.exitCode = 1;
       }
       report(`experiment-${formatCount(users)}`, { environment: env, options: { users, repetitions: o.reps, ...store }, results });
+    }
+    if (selected.includes('cluster')) {
+      const { runClusterBench } = await import('./cluster-bench.js');
+      const result = await runClusterBench({ users: o.users, repetitions: o.reps, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) });
+      if (!result.agree) process.exitCode = 1;
+      report(`cluster-${formatCount(o.users)}`, { environment: env, options: { users: o.users, repetitions: o.reps }, results: [result] });
+    }
+    if (selected.includes('models')) {
+      const { runModelsBench } = await import('./models-bench.js');
+      const result = await runModelsBench({ users: o.users, repetitions: o.reps, gbtIterations: o.gbtIter, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) });
+      report(`models-${formatCount(o.users)}`, { environment: env, options: { users: o.users, repetitions: o.reps, gbtIterations: o.gbtIter }, results: [result] });
     }
     if (selected.includes('memory')) {
       const { runMemoryBench } = await import('./memory-bench.js');

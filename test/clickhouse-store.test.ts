@@ -33,7 +33,7 @@ const plan = parsePlan({
   traits: { plan: 'string', age: 'number', vip: 'boolean', signup_at: 'timestamp', user_id: 'string' },
 });
 
-const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions];
+const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions, TABLES.clvFits];
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 async function columnTypes(store: ClickHouseStore, node: number, table: string): Promise<Record<string, string>> {

@@ -18,6 +18,7 @@ import { registerRetention } from './commands/retention.js';
 import { registerRfm } from './commands/rfm.js';
 import { registerUser } from './commands/user.js';
 import { registerExperiment } from './commands/experiment.js';
+import { registerClv } from './commands/clv.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,6 +56,7 @@ export function buildProgram(io: CliIo): Command {
   registerRfm(program, io);
   registerUser(program, io);
   registerExperiment(program, io);
+  registerClv(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

@@ -17,6 +17,7 @@
  * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON)
  * schema_migrations  version, name, applied_at
  * experiment_versions  key, version, definition (canonical JSON of the document), definition_hash, created_at
+ * clv_fits           version, model, unit, calibration_end, created_at, customers, fit (JSON: parameters, log-likelihoods, settings)
  */
 import type { FieldType } from '../schema/tracking-plan.js';
 
@@ -30,6 +31,7 @@ export const TABLES = {
   ingestRuns: 'ingest_runs',
   migrations: 'schema_migrations',
   experimentVersions: 'experiment_versions',
+  clvFits: 'clv_fits',
 } as const;
 
 /** The column holding event property `name` (to be quoted by the dialect). */

@@ -11,7 +11,7 @@
  * - users, profiles: ReplacingMergeTree(version) ordered by user_id: an update inserts the
  *   whole new row with a higher version; reads go through FINAL (the dialect's `table`).
  * - snapshot_members: MergeTree ordered by (snapshot_id, user_id).
- * - segment_versions, snapshots, ingest_runs, schema_migrations, experiment_versions: small
+ * - segment_versions, snapshots, ingest_runs, schema_migrations, experiment_versions, clv_fits: small
  *   MergeTree tables.
  *
  * Cluster mode: the user-keyed tables (events, users, profiles, snapshot_members) exist on
@@ -129,6 +129,17 @@ export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
       {
         on: 'initiator',
         sql: `CREATE TABLE IF NOT EXISTS ${TABLES.experimentVersions} (key String, version UInt32, definition String, definition_hash String, created_at Int64) ENGINE = MergeTree ORDER BY (key, version)`,
+      },
+    ],
+  },
+  {
+    version: 3,
+    name: 'clv fits',
+    // Fitted models are metadata, not user-keyed: one table on the initiator.
+    statements: () => [
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.clvFits} (version UInt32, model String, unit String, calibration_end Int64, created_at Int64, customers UInt64, fit String) ENGINE = MergeTree ORDER BY version`,
       },
     ],
   },

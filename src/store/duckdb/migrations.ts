@@ -87,4 +87,19 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'clv fits',
+    statements: [
+      `CREATE TABLE ${TABLES.clvFits} (
+        version INTEGER NOT NULL PRIMARY KEY,
+        model VARCHAR NOT NULL,
+        unit VARCHAR NOT NULL,
+        calibration_end TIMESTAMP NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        customers BIGINT NOT NULL,
+        fit VARCHAR NOT NULL
+      )`,
+    ],
+  },
 ];
