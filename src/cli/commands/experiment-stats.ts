@@ -133,8 +133,12 @@ export function renderStats(r: StatsResponse): string {
   );
   const notes = r.treatments.filter((t) => !t.ok).map((t) => `  ${t.name}: no result: ${t.message}`);
   const cuped = r.treatments.filter((t) => t.cuped).map((t) => `  ${t.name}: CUPED theta ${num(t.cuped!.theta)}, variance reduced by ${formatPercent(t.cuped!.varianceReduction, 1)}`);
+  const correctionName = r.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg';
+  const adjusted = r.treatments
+    .filter((t) => t.adjusted)
+    .map((t) => `  ${t.name}: ${correctionName} p = ${pText(t.adjusted!.pValue)}, interval ${interval({ ...t, ci: t.adjusted!.ci }, relative)}: ${t.adjusted!.rejected ? 'significant' : 'not significant'} across the ${r.treatments.length} treatments`);
   const sides = r.sides === 'two' ? 'two-sided' : `one-sided (H1: effect ${r.sides === 'greater' ? '> 0' : '< 0'})`;
-  return [`${r.method}, ${r.difference} difference, ${sides}, alpha ${r.alpha}`, srm, '', formatTable(columns, rows), ...notes, ...cuped].join('\n');
+  return [`${r.method}, ${r.difference} difference, ${sides}, alpha ${r.alpha}`, srm, '', formatTable(columns, rows), ...notes, ...cuped, ...adjusted].join('\n');
 }
 
 interface PowerCliOptions {

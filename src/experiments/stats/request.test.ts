@@ -114,6 +114,38 @@ describe('experiment stats request: defaults, shapes and errors', () => {
     });
   });
 
+  it('corrects across treatments when asked: adjusted p-values as R p.adjust, intervals at the family level', () => {
+    // Holm on two p-values (R: p.adjust(c(p1, p2), "holm")) is min(1, 2 p_min) and max(that, p_max);
+    // the Holm interval is the Bonferroni one, at alpha/2 per comparison.
+    const base = { metric: { type: 'mean' }, variants: [CONTROL, TREATMENT, OTHER] };
+    const raw = runStatsRequest(base);
+    expect(raw.correction).toBe('none');
+    expect(raw.treatments.every((t) => t.adjusted === null)).toBe(true);
+    const [p1, p2] = raw.treatments.map((t) => t.pValue!);
+    const holm = runStatsRequest({ ...base, correction: 'holm' });
+    const lo = Math.min(p1!, p2!);
+    const hi = Math.max(p1!, p2!);
+    const expectedLow = Math.min(1, 2 * lo);
+    const expectedHigh = Math.max(expectedLow, hi);
+    holm.treatments.forEach((t, i) => {
+      const raw_p = raw.treatments[i]!.pValue!;
+      close(t.adjusted!.pValue, raw_p === lo ? expectedLow : expectedHigh, 1e-12, `holm ${t.name}`);
+      expect(t.pValue).toBe(raw_p);
+      const bonferroni = runStatsRequest({ ...base, alpha: 0.025, variants: [CONTROL, base.variants[i + 1]!] }).treatments[0]!;
+      expect(t.adjusted!.ci).toEqual(bonferroni.ci);
+      expect(t.adjusted!.rejected).toBe(t.adjusted!.pValue <= 0.05);
+    });
+    // BH on two: the larger p stays, the smaller becomes min(2 p_min, p_max).
+    const bh = runStatsRequest({ ...base, correction: 'bh' });
+    bh.treatments.forEach((t, i) => {
+      const raw_p = raw.treatments[i]!.pValue!;
+      close(t.adjusted!.pValue, raw_p === lo ? Math.min(2 * lo, hi) : hi, 1e-12, `bh ${t.name}`);
+    });
+    // Bayesian results have no p-values: nothing to correct.
+    expect(runStatsRequest({ ...base, method: 'bayesian', correction: 'holm' }).treatments.every((t) => t.adjusted === null)).toBe(true);
+    expect(errorOf(() => parseStatsRequest({ ...base, correction: 'sidak' })).details[0]!.path).toBe('$.correction');
+  });
+
   it('reports a degenerate treatment with its message and no numbers, next to a good one', () => {
     const r = runStatsRequest({ metric: { type: 'mean' }, variants: [CONTROL, TREATMENT, { name: 'empty', n: 0, sum: 0, sumSquares: 0 }] });
     expect(r.treatments[0]!.ok).toBe(true);

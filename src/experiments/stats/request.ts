@@ -9,6 +9,7 @@
  *  "alpha": 0.05, "sides": "two"|"greater"|"lesser",          defaults 0.05, two
  *  "sequentialTuning": 5000, "prior": {"mean": 0, "variance": 0.09} (optional),
  *  "weights": [0.5, 0.5] (default equal), "cuped": true (default; false ignores covariates),
+ *  "correction": "none"|"holm"|"bh" (default none; across the treatments, p-value methods only),
  *  "variants": [{"name": "control", "n": 3407, "sum": 1396.87, "sumSquares": 52377.9767}, ...]}
  * A proportion variant gives n and sum (conversions); a ratio variant gives `numerator` and
  * `denominator` ({sum, sumSquares}) and `sumProducts` (Σ num·den); an optional `covariate`
@@ -17,8 +18,10 @@
  *
  * Response: {srmPValue, srm: {ok, chiSquare, df, pValue, expected, flagged} | {ok: false,
  * reason, message}, treatments: [{name, ok, effect, ci: [lo|null, hi|null], pValue,
- * chanceToWin, risk: {control, treatment}|null, se, df, control, treatment, cuped}]}; a
- * degenerate comparison is {name, ok: false, reason, message} with every number null.
+ * chanceToWin, risk: {control, treatment}|null, se, df, control, treatment, cuped,
+ * adjusted: {pValue, ci, rejected}|null}]}; `adjusted` holds the corrected p-value and the
+ * interval at the correction's level (multiple.ts: Bonferroni alpha/m for Holm, Benjamini–
+ * Yekutieli alpha·R/m for BH) when a correction applies; a degenerate comparison is {name, ok: false, reason, message} with every number null.
  * Errors: StrataError INPUT_INVALID with a detail per problem naming its JSON path
  * (`$.variants[1].sumSquares`, message `required: expected a number`).
  */
@@ -31,6 +34,7 @@ import type { ArmEstimate, ComparisonResult } from './compare-types.js';
 import { compareArms } from './compare.js';
 import type { Difference } from './effects.js';
 import type { Sides } from './frequentist.js';
+import { adjustPValues } from './multiple.js';
 import { DEFAULT_SEQUENTIAL_TUNING } from './sequential.js';
 import { srmTest, type SrmResult } from './srm.js';
 import type { CovariateSums, MetricStats, Sums } from './sufficient.js';
@@ -76,6 +80,7 @@ export const StatsRequestSchema = Type.Object(
     ),
     weights: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, description: 'a positive number' }), { description: 'an array of positive numbers' })),
     cuped: Type.Optional(Type.Boolean({ description: 'true or false' })),
+    correction: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('holm'), Type.Literal('bh')], { description: 'none, holm or bh' })),
     variants: Type.Array(variantSchema, { minItems: 2, description: 'an array of at least 2 variants (the first is the control)' }),
   },
   { additionalProperties: false, description: 'a stats request object' },
@@ -94,6 +99,8 @@ export interface StatsRequest {
   readonly prior: NormalPrior | null;
   readonly weights: readonly number[];
   readonly cuped: boolean;
+  /** Across the treatments' p-values (frequentist and sequential); none by default. */
+  readonly correction: 'none' | 'holm' | 'bh';
   readonly variants: ReadonlyArray<{ readonly name: string; readonly stats: MetricStats }>;
 }
 
@@ -110,6 +117,8 @@ export interface TreatmentOutput {
   readonly control: ArmEstimate | null;
   readonly treatment: ArmEstimate | null;
   readonly cuped: { readonly theta: number; readonly varianceReduction: number } | null;
+  /** With a correction and a p-value: the corrected p-value, the interval at the correction's level, and whether it rejects at alpha. */
+  readonly adjusted: { readonly pValue: number; readonly ci: readonly [number | null, number | null]; readonly rejected: boolean } | null;
   /** Degenerate comparisons only. */
   readonly reason?: string;
   readonly message?: string;
@@ -120,6 +129,7 @@ export interface StatsResponse {
   readonly difference: Difference;
   readonly sides: Sides;
   readonly alpha: number;
+  readonly correction: 'none' | 'holm' | 'bh';
   readonly srmPValue: number | null;
   readonly srm: SrmResult | { readonly ok: false; readonly reason: string; readonly message: string };
   readonly treatments: readonly TreatmentOutput[];
@@ -196,14 +206,15 @@ export function parseStatsRequest(value: unknown): StatsRequest {
     prior: input.prior ?? null,
     weights,
     cuped: input.cuped ?? true,
+    correction: input.correction ?? 'none',
     variants: input.variants.map((v, i) => ({ name: v.name, stats: variantStats(v, i, type) })),
   };
 }
 
-function treatmentOutput(name: string, r: ComparisonResult): TreatmentOutput {
-  const none = { effect: null, ci: null, pValue: null, chanceToWin: null, risk: null, se: null, df: null, control: null, treatment: null, cuped: null };
+function treatmentOutput(name: string, r: ComparisonResult, adjusted: TreatmentOutput['adjusted']): TreatmentOutput {
+  const none = { effect: null, ci: null, pValue: null, chanceToWin: null, risk: null, se: null, df: null, control: null, treatment: null, cuped: null, adjusted: null };
   if (!r.ok) return { name, ok: false, ...none, reason: r.reason, message: r.message };
-  return { name, ok: true, effect: r.effect, ci: r.ci, pValue: r.pValue, chanceToWin: r.chanceToWin, risk: r.risk, se: r.se, df: r.df, control: r.control, treatment: r.treatment, cuped: r.cuped };
+  return { name, ok: true, effect: r.effect, ci: r.ci, pValue: r.pValue, chanceToWin: r.chanceToWin, risk: r.risk, se: r.se, df: r.df, control: r.control, treatment: r.treatment, cuped: r.cuped, adjusted };
 }
 
 /** Every treatment against variants[0], plus the SRM check of users per variant against the weights. */
@@ -223,14 +234,26 @@ export function computeStats(request: StatsRequest): StatsResponse {
     inverse: request.metric.inverse,
     cuped: request.cuped,
   };
+  const results = treatments.map((t) => compareArms(control!.stats, t.stats, options));
+  // The family is the treatments with a p-value (degenerate ones and Bayesian results have none).
+  const tested = results.flatMap((r, i) => (r.ok && r.pValue !== null ? [{ i, p: r.pValue }] : []));
+  const adjusted = new Map<number, NonNullable<TreatmentOutput['adjusted']>>();
+  if (request.correction !== 'none' && tested.length > 0) {
+    const a = adjustPValues(tested.map((t) => t.p), request.alpha, request.correction === 'holm' ? 'holm' : 'benjamini-hochberg');
+    tested.forEach((t, k) => {
+      const wide = compareArms(control!.stats, treatments[t.i]!.stats, { ...options, alpha: a.intervalAlpha });
+      adjusted.set(t.i, { pValue: a.pValues[k]!, ci: wide.ok ? wide.ci : [null, null], rejected: a.rejected[k]! });
+    });
+  }
   return {
     method: request.method,
     difference: request.difference,
     sides: request.sides,
     alpha: request.alpha,
+    correction: request.correction,
     srmPValue: srm.ok ? srm.pValue : null,
     srm,
-    treatments: treatments.map((t) => treatmentOutput(t.name, compareArms(control!.stats, t.stats, options))),
+    treatments: treatments.map((t, i) => treatmentOutput(t.name, results[i]!, adjusted.get(i) ?? null)),
   };
 }
 
