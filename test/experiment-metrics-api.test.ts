@@ -136,7 +136,8 @@ describe('computeExperimentData', () => {
     const plan = parsePlan({ events: { view: { properties: { page: { type: 'string' }, n: { type: 'number' } } }, buy: { properties: { amount: { type: 'number' } } }, signup: { properties: {} } }, traits: {} });
     const error = await computeExperimentData(store, registry, stored(experimentYaml('')), { asOfMs: AS_OF, plan }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INPUT_INVALID' });
-    expect(JSON.stringify(error)).toContain('$exposure: {properties: {experiment: {type: string}, variant: {type: string}}}');
+    expect(JSON.stringify(error)).toContain('does not declare $exposure');
+    expect(JSON.stringify(error)).toContain('{properties: {experiment: string, variant: string}}');
   });
 
   it('rejects an unknown breakdown through analysis/breakdown.ts', async () => {

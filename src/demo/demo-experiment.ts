@@ -20,7 +20,7 @@ import { assignVariant, type AssignmentDefinition } from '../experiments/design/
 import { MS } from '../time/time.js';
 import { Rand } from './random.js';
 
-export const EXPOSURE_EVENT = '$exposure';
+export { EXPOSURE_EVENT } from '../experiments/design/exposure.js';
 
 export const DEMO_EXPERIMENT = {
   key: 'onboarding-checklist',

@@ -6,6 +6,10 @@
  * derived exposures do.
  */
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { assignVariant } from '../../src/experiments/design/assign.js';
+import { randomAssignmentCase } from './experiment-hash-spec.js';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { SqlDialect } from '../../src/segments/compile/dialect.js';
@@ -109,4 +113,26 @@ export async function clickhouseHashEngine(url: string): Promise<HashEngine> {
       await client.close();
     },
   };
+}
+
+/**
+ * fast-check: the engine's SQL gives assignVariant's buckets and variants for random unicode
+ * ids, coverages and weights; returns how many ids were checked (batches of 150 to 300).
+ */
+export async function checkSqlAgainstAssignVariant(engine: HashEngine, numRuns: number): Promise<number> {
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(randomAssignmentCase(), async ({ def, ids }) => {
+      checked += ids.length;
+      await engine.load(ids);
+      const got = await sqlAssignments(engine, def);
+      const want = ids.map((id) => {
+        const a = assignVariant(def, id);
+        return { ...a, variantOrNull: a.covered ? a.variant : null };
+      });
+      expect(got).toEqual(want);
+    }),
+    { numRuns },
+  );
+  return checked;
 }

@@ -39,13 +39,13 @@ import type {
   WhereList,
 } from './types.js';
 import { yamlPathLocator } from '../../segments/language/yaml-locate.js';
+import { EXPOSURE_PLAN_FIX, exposurePlanProblems } from './exposure.js';
 
 export const EXPERIMENT_KEY_PATTERN = SEGMENT_KEY_PATTERN;
 /** Variant, factor level and metric keys: lower case, digits, '-' and '_'. */
 export const VARIANT_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 export const METRIC_KEY_PATTERN = VARIANT_KEY_PATTERN;
 export const SEED_PATTERN = '^[A-Za-z0-9._-]{1,128}$';
-export const EXPOSURE_EVENT = '$exposure';
 export const METRIC_TYPES = ['conversion', 'count', 'sum', 'mean', 'retention', 'ratio'] as const;
 export const ANALYSIS_METHODS: readonly AnalysisMethod[] = ['frequentist', 'bayesian', 'sequential'];
 export const SIDES: readonly Sides[] = ['two', 'greater', 'lesser'];
@@ -443,21 +443,7 @@ class Validator {
 
   /** `exposure: event` reads `$exposure` events: the plan must declare them with string experiment and variant. */
   private exposurePlan(path: string): void {
-    const fix = `add to strata.yaml under plan.events:  "${EXPOSURE_EVENT}": {properties: {experiment: string, variant: string}}  (or set exposure: assignment to derive exposures from assignment)`;
-    const spec = this.plan.events[EXPOSURE_EVENT];
-    if (!spec) {
-      this.error(path || 'exposure', `exposure: event reads ${EXPOSURE_EVENT} events, but the tracking plan does not declare ${EXPOSURE_EVENT}; ${fix}`);
-      return;
-    }
-    for (const property of ['experiment', 'variant']) {
-      const field = spec.properties[property];
-      if (!field || field.type !== 'string') {
-        this.error(
-          path || 'exposure',
-          `exposure: event needs the string property ${quote(property)} on ${EXPOSURE_EVENT}, but the plan ${field ? `declares it ${field.type}` : 'does not declare it'}; ${fix}`,
-        );
-      }
-    }
+    for (const problem of exposurePlanProblems(this.plan)) this.error(path || 'exposure', `${problem}; ${EXPOSURE_PLAN_FIX}`);
   }
 
   private segmentList(raw: Raw, key: 'targeting' | 'segments'): string[] | undefined {

@@ -10,12 +10,12 @@
  *   hashBucket / assignVariant / assignmentOutcome / variantBounds   the hash scheme (hash.ts, assign.ts)
  */
 export * from './types.js';
+export { EXPERIMENT_PROPERTY, EXPOSURE_EVENT, EXPOSURE_PLAN_FIX, VARIANT_PROPERTY, exposurePlanProblems } from './exposure.js';
 export {
   ANALYSIS_METHODS,
   DIFFERENCES,
   EXPERIMENT_DEFAULTS,
   EXPERIMENT_KEY_PATTERN,
-  EXPOSURE_EVENT,
   METRIC_KEY_PATTERN,
   METRIC_TYPES,
   SEED_PATTERN,

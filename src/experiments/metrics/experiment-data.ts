@@ -17,11 +17,9 @@ import type { CovariateSums, MetricStats } from '../stats/sufficient.js';
 import { variantSql } from '../design/assignment-sql.js';
 import type { ExperimentDefinition, StoredExperiment } from '../design/types.js';
 import { planMetrics, selectMetrics, type MetricPlan } from './metric-plan.js';
+import { EXPOSURE_PLAN_FIX, exposurePlanProblems } from '../design/exposure.js';
 import {
-  EXPERIMENT_PROPERTY,
-  EXPOSURE_EVENT,
   MULTIPLE_VARIANT,
-  VARIANT_PROPERTY,
   countsInMetricPass,
   exposureCountsSql,
   metricSumsSql,
@@ -91,12 +89,9 @@ export async function computeExperimentData(
 /** Event exposures read the `$exposure` event's `experiment` and `variant` properties: the plan must declare them. */
 function checkExposurePlan(def: ExperimentDefinition, plan: TrackingPlan): void {
   if (def.exposure !== 'event') return;
-  const spec = Object.hasOwn(plan.events, EXPOSURE_EVENT) ? plan.events[EXPOSURE_EVENT] : undefined;
-  const missing = [EXPERIMENT_PROPERTY, VARIANT_PROPERTY].filter((p) => spec?.properties[p]?.type !== 'string');
-  if (spec === undefined || missing.length > 0) {
-    throw new StrataError('INPUT_INVALID', `experiment ${def.key} reads $exposure events, but the tracking plan does not declare them with string properties experiment and variant`, [
-      { path: 'plan.events', message: `add "$exposure: {properties: {experiment: {type: string}, variant: {type: string}}}" to the plan, or use exposure: assignment` },
-    ]);
+  const problems = exposurePlanProblems(plan);
+  if (problems.length > 0) {
+    throw new StrataError('INPUT_INVALID', `experiment ${def.key}: ${problems[0]}`, problems.map((message) => ({ path: 'plan.events', message: `${message}; ${EXPOSURE_PLAN_FIX}` })));
   }
 }
 

@@ -37,13 +37,10 @@ import { breakdownRelation, defaultGroup, memberFilter, type BoundBreakdown } fr
 import { NOT_YET_SEEN, stageRelation } from '../../analysis/lifecycle/lifecycle-report.js';
 import type { StageIR } from '../../analysis/lifecycle/lifecycle-stages.js';
 import { populationPredicate } from '../../segments/registry/registry-sql.js';
+import { EXPERIMENT_PROPERTY, EXPOSURE_EVENT, VARIANT_PROPERTY } from '../design/exposure.js';
 import type { ExperimentDefinition } from '../design/types.js';
 import type { MetricPlan, SidePlan } from './metric-plan.js';
 
-/** The `$exposure` event and its properties (docs/experiments.md). */
-export const EXPOSURE_EVENT = '$exposure';
-export const EXPERIMENT_PROPERTY = 'experiment';
-export const VARIANT_PROPERTY = 'variant';
 /** The variant of a user seen in two or more variants (variant keys are never empty). */
 export const MULTIPLE_VARIANT = '';
 
