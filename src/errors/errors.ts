@@ -27,6 +27,8 @@ export const ERROR_CATALOGUE = {
   LINT_WARNINGS: { exit: 1, http: 422, summary: 'segment lint found warnings and --strict was given' },
   EXPERIMENT_INVALID: { exit: 2, http: 400, summary: 'the experiment definition is invalid' },
   EXPERIMENT_NOT_FOUND: { exit: 2, http: 404, summary: 'no experiment with that key' },
+  MODEL_INVALID: { exit: 2, http: 400, summary: 'the model definition is invalid' },
+  MODEL_NOT_FOUND: { exit: 2, http: 404, summary: 'no model (or model version) with that key' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

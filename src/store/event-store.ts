@@ -44,6 +44,13 @@ export interface EventStore {
    * holds, returning once they are gone (ClickHouse: a mutation, waited for).
    */
   deleteWhere(table: string, where: string): Promise<void>;
+  /**
+   * Append rows computed outside the store (model scores) to one of its tables, column by
+   * column: `columns` names every column of the table in the table's order, each with one
+   * value per row. A ClickHouse cluster routes each row to its user's shard. Inside
+   * `transaction` on DuckDB the rows commit with it; ClickHouse appends at once.
+   */
+  appendRows(table: string, columns: readonly AppendColumn[], rows: number): Promise<void>;
   /** `count` new snapshot ids, ascending, each larger than every snapshot id stored so far. */
   nextSnapshotIds(count: number): Promise<number[]>;
   /** Run `fn` in one transaction: everything or nothing. */
@@ -62,6 +69,14 @@ export interface EventStore {
 
   close(): Promise<void>;
 }
+
+/**
+ * One column of `appendRows`: strings (null allowed), doubles or 32/64-bit integers (NaN is
+ * null). Timestamps are not appended this way (their physical type differs per engine).
+ */
+export type AppendColumn =
+  | { readonly name: string; readonly type: 'string'; readonly values: readonly (string | null)[] }
+  | { readonly name: string; readonly type: 'double' | 'integer' | 'bigint'; readonly values: ArrayLike<number> };
 
 // ---- Ingestion contracts (implemented per engine; src/ingest holds the domain logic) ----
 

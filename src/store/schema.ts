@@ -18,6 +18,15 @@
  * schema_migrations  version, name, applied_at
  * experiment_versions  key, version, definition (canonical JSON of the document), definition_hash, created_at
  * clv_fits           version, model, unit, calibration_end, created_at, customers, fit (JSON: parameters, log-likelihoods, settings)
+ * model_versions     key, version, kind (churn | propensity | personas), created_at, body (JSON: the
+ *                    definition, the trained artifact, its evaluation and training summary)
+ * score_runs         run_id, model_key, model_version, kind (score | cluster), as_of, created_at, users:
+ *                    one scoring of the population as of an instant; its rows are visible only once
+ *                    the run is recorded here (written last)
+ * model_scores       run_id, user_id, score (DOUBLE, null for personas), percentile (0..100, the
+ *                    share of the run's users scoring <= this user's score), cluster (INTEGER persona
+ *                    id, null for scores): the versioned computed traits the `score`, `percentile`
+ *                    and `cluster` conditions read
  */
 import type { FieldType } from '../schema/tracking-plan.js';
 
@@ -32,6 +41,9 @@ export const TABLES = {
   migrations: 'schema_migrations',
   experimentVersions: 'experiment_versions',
   clvFits: 'clv_fits',
+  modelVersions: 'model_versions',
+  scoreRuns: 'score_runs',
+  modelScores: 'model_scores',
 } as const;
 
 /** The column holding event property `name` (to be quoted by the dialect). */
@@ -60,4 +72,5 @@ export const USER_KEYED_TABLES: readonly { readonly table: string; readonly user
   { table: TABLES.users, userColumn: 'user_id' },
   { table: TABLES.profiles, userColumn: 'user_id' },
   { table: TABLES.snapshotMembers, userColumn: 'user_id' },
+  { table: TABLES.modelScores, userColumn: 'user_id' },
 ];

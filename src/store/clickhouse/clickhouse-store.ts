@@ -15,13 +15,14 @@
  * complete for its users, and the answers are concatenated.
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StrataError } from '../../errors/errors.js';
 import { propertyTypes, type TrackingPlan } from '../../schema/tracking-plan.js';
 import { clickhouseDialect, clickhouseIdentifier, clickhouseString } from '../../segments/compile/clickhouse-dialect.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
-import { DuckDbStore } from '../duckdb/duckdb-store.js';
+import { DuckDbStore, checkAppendColumns } from '../duckdb/duckdb-store.js';
 import type {
+  AppendColumn,
   ByUserTarget,
   EventStore,
   IngestSession,
@@ -320,6 +321,36 @@ export class ClickHouseStore implements EventStore {
     } catch (e) {
       throw new StrataError('STORE_ERROR', `insert into ${table} failed: ${(e as Error).message}`, [], { cause: e });
     }
+  }
+
+  /**
+   * JSONEachRow streamed into the table (its Distributed table on a cluster, inserted
+   * synchronously, so every row is on its shard when this returns).
+   */
+  async appendRows(table: string, columns: readonly AppendColumn[], rows: number): Promise<void> {
+    const names = (await this.query(`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ${this.dialect.stringLiteral(table)}`)).map((r) => String(r.name));
+    // system.columns of 18.16 has no position: the names are checked as a set, which is
+    // all JSONEachRow needs (values are matched by name).
+    const sameSet = names.length === columns.length && columns.every((c) => names.includes(c.name));
+    checkAppendColumns(table, sameSet ? columns.map((c) => c.name) : names, columns, rows);
+    const CHUNK = 10_000;
+    const data = Readable.from(
+      (function* () {
+        for (let start = 0; start < rows; start += CHUNK) {
+          let text = '';
+          for (let i = start; i < Math.min(rows, start + CHUNK); i++) {
+            const row: Record<string, string | number | null> = {};
+            for (const c of columns) {
+              const v = c.values[i];
+              row[c.name] = v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v;
+            }
+            text += JSON.stringify(row) + '\n';
+          }
+          yield text;
+        }
+      })(),
+    );
+    await this.insertStream(this.client, clickhouseIdentifier(table), columns.map((c) => c.name), 'JSONEachRow', data);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

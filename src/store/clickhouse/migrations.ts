@@ -11,10 +11,12 @@
  * - users, profiles: ReplacingMergeTree(version) ordered by user_id: an update inserts the
  *   whole new row with a higher version; reads go through FINAL (the dialect's `table`).
  * - snapshot_members: MergeTree ordered by (snapshot_id, user_id).
- * - segment_versions, snapshots, ingest_runs, schema_migrations, experiment_versions, clv_fits: small
+ * - model_scores: MergeTree ordered by (run_id, user_id).
+ * - segment_versions, snapshots, ingest_runs, schema_migrations, experiment_versions, clv_fits,
+ *   model_versions, score_runs: small
  *   MergeTree tables.
  *
- * Cluster mode: the user-keyed tables (events, users, profiles, snapshot_members) exist on
+ * Cluster mode: the user-keyed tables (events, users, profiles, snapshot_members, model_scores) exist on
  * every shard as `<name>_local`, and on every node as a Distributed table `<name>` over
  * them, sharded by `cityHash64(user_id)`: every row of one user is on one shard, so
  * per-user conditions run on each shard alone. The other tables live on the initiator.
@@ -46,7 +48,7 @@ export interface ClickHouseLayout {
 }
 
 /** The user-keyed tables that are sharded in cluster mode. */
-export const SHARDED_TABLES: ReadonlySet<string> = new Set([TABLES.events, TABLES.users, TABLES.profiles, TABLES.snapshotMembers]);
+export const SHARDED_TABLES: ReadonlySet<string> = new Set([TABLES.events, TABLES.users, TABLES.profiles, TABLES.snapshotMembers, TABLES.modelScores]);
 
 /** The hash that places a user on a shard; every sharded table uses it. */
 export const SHARDING_KEY = 'cityHash64(user_id)';
@@ -141,6 +143,22 @@ export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
         on: 'initiator',
         sql: `CREATE TABLE IF NOT EXISTS ${TABLES.clvFits} (version UInt32, model String, unit String, calibration_end Int64, created_at Int64, customers UInt64, fit String) ENGINE = MergeTree ORDER BY version`,
       },
+    ],
+  },
+  {
+    version: 4,
+    name: 'models, scoring runs, scores',
+    // Models and runs are metadata (initiator); scores are user-keyed, sharded like events.
+    statements: (l) => [
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.modelVersions} (key String, version UInt32, kind String, created_at Int64, body String) ENGINE = MergeTree ORDER BY (key, version)`,
+      },
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.scoreRuns} (run_id UInt64, model_key String, model_version UInt32, kind String, as_of Int64, created_at Int64, users UInt64) ENGINE = MergeTree ORDER BY run_id`,
+      },
+      ...userKeyedTable(l, TABLES.modelScores, 'run_id UInt64, user_id String, score Nullable(Float64), percentile Nullable(Float64), cluster Nullable(Int32)', 'MergeTree ORDER BY (run_id, user_id)'),
     ],
   },
 ];

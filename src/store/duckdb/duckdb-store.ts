@@ -7,6 +7,7 @@ import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { duckdbDialect } from '../../segments/compile/duckdb-dialect.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
 import type {
+  AppendColumn,
   ByUserTarget,
   EventStore,
   IngestSession,
@@ -130,6 +131,35 @@ export class DuckDbStore implements EventStore {
     await this.execute(`DELETE FROM ${table} WHERE ${where}`);
   }
 
+  /** Through DuckDB's appender: rows go straight into the table's storage, no SQL text per row. */
+  async appendRows(table: string, columns: readonly AppendColumn[], rows: number): Promise<void> {
+    const names = (await this.query(`SELECT column_name FROM information_schema.columns WHERE table_name = ${this.dialect.stringLiteral(table)} ORDER BY ordinal_position`)).map((r) => String(r.column_name));
+    checkAppendColumns(table, names, columns, rows);
+    let appender;
+    try {
+      appender = await this.connection.createAppender(table);
+      for (let i = 0; i < rows; i++) {
+        for (const c of columns) {
+          if (c.type === 'string') {
+            const v = c.values[i];
+            if (v === null || v === undefined) appender.appendNull();
+            else appender.appendVarchar(v);
+            continue;
+          }
+          const v = c.values[i]!;
+          if (Number.isNaN(v)) appender.appendNull();
+          else if (c.type === 'double') appender.appendDouble(v);
+          else if (c.type === 'integer') appender.appendInteger(v);
+          else appender.appendBigInt(BigInt(v));
+        }
+        appender.endRow();
+      }
+      appender.closeSync();
+    } catch (e) {
+      throw new StrataError('STORE_ERROR', `append to ${table} failed: ${(e as Error).message}`, [], { cause: e });
+    }
+  }
+
   async nextSnapshotIds(count: number): Promise<number[]> {
     if (count <= 0) return [];
     const rows = await this.query(`SELECT nextval('snapshot_ids') AS id FROM range(${Math.trunc(count)})`);
@@ -171,3 +201,15 @@ export class DuckDbStore implements EventStore {
     this.instance.closeSync();
   }
 }
+
+/** The columns of an append must be the table's, in its order, each with one value per row. */
+export function checkAppendColumns(table: string, tableColumns: readonly string[], columns: readonly AppendColumn[], rows: number): void {
+  const given = columns.map((c) => c.name);
+  if (given.join(',') !== tableColumns.join(',')) {
+    throw new StrataError('STORE_ERROR', `append to ${table}: columns (${given.join(', ')}) are not the table's (${tableColumns.join(', ')})`);
+  }
+  for (const c of columns) {
+    if (c.values.length !== rows) throw new StrataError('STORE_ERROR', `append to ${table}: column ${c.name} has ${c.values.length} values for ${rows} rows`);
+  }
+}
+

@@ -102,4 +102,36 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    name: 'models, scoring runs, scores',
+    statements: [
+      `CREATE TABLE ${TABLES.modelVersions} (
+        key VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        body VARCHAR NOT NULL,
+        PRIMARY KEY (key, version)
+      )`,
+      `CREATE TABLE ${TABLES.scoreRuns} (
+        run_id BIGINT NOT NULL PRIMARY KEY,
+        model_key VARCHAR NOT NULL,
+        model_version INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        as_of TIMESTAMP NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        users BIGINT NOT NULL
+      )`,
+      // No primary key: a bulk append of a million rows should not maintain an index; a
+      // run's rows are unique by construction (one per user).
+      `CREATE TABLE ${TABLES.modelScores} (
+        run_id BIGINT NOT NULL,
+        user_id VARCHAR NOT NULL,
+        score DOUBLE,
+        percentile DOUBLE,
+        cluster INTEGER
+      )`,
+    ],
+  },
 ];
