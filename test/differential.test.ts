@@ -14,6 +14,9 @@
  * window start. A failure prints the shrunk case in spec-vector form (spec/README.md), ready
  * to be judged against DESIGN.md and pasted into spec/segments. The generators are in
  * test/support/segment-arbitraries.ts, shared with the streaming evaluator's property tests.
+ * A second property per engine set draws `score`, `percentile` and `cluster` conditions over
+ * random scoring runs (ties, runs after asOf, equal as_of, scored users outside the
+ * population), stored through the model layer and given to the in-memory evaluator.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -21,8 +24,9 @@ import { evaluateSegments, indexDataset } from '../src/segments/evaluate/index.j
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import { clickhouseAvailable, type LocalClickHouse } from './support/clickhouse-server.js';
 import { SegmentEngine, startServerFor } from './support/segment-engines.js';
-import { PLAN, scenarioWith, type Scenario } from './support/segment-arbitraries.js';
-import { toMemoryDataset } from './support/to-memory.js';
+import { MODEL_CATALOGUE, PLAN, scenarioWith, scoredScenarioWith, type Scenario } from './support/segment-arbitraries.js';
+import type { SpecScoreRunJson } from './support/spec-case.js';
+import { toMemoryDataset, toMemoryScoreRuns } from './support/to-memory.js';
 
 // ---- the property ---------------------------------------------------------------------
 
@@ -34,26 +38,33 @@ interface Disagreement {
   readonly engines: Readonly<Record<string, readonly string[]>>;
 }
 
+/** A scenario, with scoring runs when its definitions read stored models (scoredScenarioWith). */
+type AnyScenario = Scenario & { readonly scoreRuns?: readonly SpecScoreRunJson[] };
+
 /** The failing case, one JSON line per item, in the shapes of spec/README.md so it can become a vector. */
-function describeCase(s: Scenario, disagreements: readonly Disagreement[]): string {
+function describeCase(s: AnyScenario, disagreements: readonly Disagreement[]): string {
   const lines = (items: readonly unknown[]) => items.map((x) => `  ${JSON.stringify(x)}`).join('\n');
   return [
     'the engines disagree (plan: PLAN_DOCUMENT in test/support/segment-arbitraries.ts)',
     `asOf: ${s.asOf}`,
     `events:\n${lines(s.events)}`,
     `profiles:\n${lines(s.profiles)}`,
+    ...(s.scoreRuns ? [`scoreRuns:\n${lines(s.scoreRuns)}`] : []),
     `definitions (match):\n${lines(s.definitions.map((d) => ({ [d.key]: d.match })))}`,
     `members:\n${lines(disagreements.map((d) => ({ [d.key]: { inMemory: d.inMemory, ...d.engines } })))}`,
   ].join('\n');
 }
 
 /** Every engine's batch and member lists against the in-memory evaluator; throws the case when any differs. */
-async function checkScenario(engines: readonly SegmentEngine[], s: Scenario): Promise<void> {
+async function checkScenario(engines: readonly SegmentEngine[], s: AnyScenario): Promise<void> {
   const asOfMs = Date.parse(s.asOf);
+  // The models of the scored scenarios are the stored catalogue; runs numbered in order, as the stores number them.
+  const context = { models: MODEL_CATALOGUE };
+  const runs = (s.scoreRuns ?? []).map((r) => ({ ...r, asOfMs: Date.parse(r.as_of) }));
   const defs = new Map<string, SegmentDefinition>();
-  for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, PLAN));
-  const segments = [...defs.values()].map((def) => buildSegmentIR(def, PLAN, (key) => defs.get(key)));
-  const data = toMemoryDataset(s.events, s.profiles, PLAN);
+  for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, PLAN, context));
+  const segments = [...defs.values()].map((def) => buildSegmentIR(def, PLAN, (key) => defs.get(key), context));
+  const data = { ...toMemoryDataset(s.events, s.profiles, PLAN), scoreRuns: toMemoryScoreRuns(runs) };
   const memory = evaluateSegments(segments, data, asOfMs);
   // The batch has one row per user of the population (DESIGN.md, "Evaluation").
   const population = [...indexDataset(data, asOfMs).keys()].sort();
@@ -62,7 +73,7 @@ async function checkScenario(engines: readonly SegmentEngine[], s: Scenario): Pr
   // Engines are separate stores (and servers): they answer side by side.
   await Promise.all(
     engines.map(async (engine) => {
-      await engine.load(PLAN, data);
+      await engine.load(PLAN, data, MODEL_CATALOGUE);
       const [batch, ...membersOnly] = await Promise.all([engine.batch(segments, asOfMs), ...segments.map((g) => engine.members(g, asOfMs))]);
       answers.get('(population)')![engine.kind] = batch!.users;
       segments.forEach((segment, i) => {
@@ -96,6 +107,14 @@ describe('differential: in-memory evaluator vs DuckDB', () => {
       { numRuns },
     );
   });
+
+  it('gives identical members with score, percentile and cluster conditions over random scoring runs', async () => {
+    const numRuns = process.env.CI ? 150 : 100;
+    await fc.assert(
+      fc.asyncProperty(scoredScenarioWith(4), (s) => checkScenario([engine], s)),
+      { numRuns },
+    );
+  }, 300_000);
 });
 
 const clickhouse = clickhouseAvailable();
@@ -121,6 +140,14 @@ describe.skipIf(!clickhouse)('differential: in-memory evaluator vs DuckDB, Click
     const numRuns = process.env.CI ? 100 : 40;
     await fc.assert(
       fc.asyncProperty(scenarioWith(8), (s) => checkScenario(engines, s)),
+      { numRuns },
+    );
+  }, 600_000);
+
+  it('gives identical members on every engine with score, percentile and cluster conditions', async () => {
+    const numRuns = process.env.CI ? 15 : 12;
+    await fc.assert(
+      fc.asyncProperty(scoredScenarioWith(8), (s) => checkScenario(engines, s)),
       { numRuns },
     );
   }, 600_000);

@@ -3,7 +3,9 @@
  * engine: each case's definition is validated against its file's plan, built into IR,
  * then evaluated by the in-memory evaluator and, through the SQL compiler, by DuckDB, a
  * ClickHouse single node and a two-shard ClickHouse cluster (both the batch query and the
- * members-only query; on the cluster each shard answers for its own users). The oracle is
+ * members-only query; on the cluster each shard answers for its own users). A case's
+ * scoring runs (`scoreRuns`) go into the store through the model layer (saveModelVersion,
+ * writeScoreRun) and into the in-memory dataset with the same run ids. The oracle is
  * `expected`, worked out by hand from DESIGN.md; each case's `why` names the rule.
  *
  * Without the ClickHouse server binary the ClickHouse engines are skipped with a loud
@@ -18,8 +20,8 @@ import type { SegmentIR } from '../src/segments/ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import type { LocalClickHouse } from './support/clickhouse-server.js';
 import { ENGINE_KINDS, SegmentEngine, engineAvailable, startServerFor } from './support/segment-engines.js';
-import { readSpecFiles, type SpecCase } from './support/spec-case.js';
-import { instantMs, toMemoryDataset } from './support/to-memory.js';
+import { readSpecFiles, specScoreRuns, type SpecCase } from './support/spec-case.js';
+import { instantMs, specModels, toMemoryDataset, toMemoryScoreRuns } from './support/to-memory.js';
 
 const SPEC_DIR = fileURLToPath(new URL('../spec/segments', import.meta.url));
 const files = readSpecFiles(SPEC_DIR);
@@ -34,14 +36,16 @@ function explained<T>(what: string, fn: () => T): T {
   }
 }
 
+/** The case's definition as IR; the models its scoring runs name are the stored catalogue. */
 function segmentOf(c: SpecCase, plan: TrackingPlan): SegmentIR {
+  const context = { models: specModels(specScoreRuns(c)) };
   const referenced = new Map<string, SegmentDefinition>();
   for (const [i, raw] of (c.segments ?? []).entries()) {
-    const def = explained(`segments[${i}]`, () => validateSegment(raw, plan));
+    const def = explained(`segments[${i}]`, () => validateSegment(raw, plan, context));
     referenced.set(def.key, def);
   }
-  const def = explained('definition', () => validateSegment(c.definition, plan));
-  return explained('definition', () => buildSegmentIR(def, plan, (key) => referenced.get(key)));
+  const def = explained('definition', () => validateSegment(c.definition, plan, context));
+  return explained('definition', () => buildSegmentIR(def, plan, (key) => referenced.get(key), context));
 }
 
 describe('spec vectors', () => {
@@ -77,13 +81,14 @@ for (const kind of ENGINE_KINDS) {
           it(c.name, async () => {
             const asOfMs = instantMs(c.asOf, 'asOf');
             const segment = segmentOf(c, plan);
-            const data = toMemoryDataset(c.events, c.profiles, plan);
+            const runs = specScoreRuns(c);
+            const data = { ...toMemoryDataset(c.events, c.profiles, plan), scoreRuns: toMemoryScoreRuns(runs) };
             const expected = [...c.expected].sort();
             const population = [...indexDataset(data, asOfMs).keys()].sort();
 
             const memory = [...evaluateSegments([segment], data, asOfMs).get(segment.key)!].sort();
 
-            await engine.load(plan, data);
+            await engine.load(plan, data, specModels(runs));
             const batch = await engine.batch([segment], asOfMs);
             const membersOnly = await engine.members(segment, asOfMs);
 

@@ -11,6 +11,7 @@ import { propertyColumn, TABLES, traitColumn } from '../../src/store/schema.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import type { MemoryDataset, MemoryValue } from '../../src/segments/evaluate/index.js';
 import { propertyTypes, type FieldType, type TrackingPlan } from '../../src/schema/tracking-plan.js';
+import { saveModelVersion, writeScoreRun, type ModelKind } from '../../src/models/registry/model-store.js';
 
 const ROWS_PER_INSERT = 500;
 
@@ -45,21 +46,55 @@ const own = (record: Readonly<Record<string, MemoryValue>>, name: string): Memor
 /** Only what loading needs, so any store (or one mid-way through growing its interface) will do. */
 type WritableStore = Pick<EventStore, 'dialect' | 'execute' | 'engine'> & Partial<Pick<ClickHouseStore, 'clustered' | 'runStatements'>>;
 
-const USER_DATA_TABLES = [TABLES.events, TABLES.users, TABLES.profiles] as const;
+const USER_DATA_TABLES = [TABLES.events, TABLES.users, TABLES.profiles, TABLES.modelScores] as const;
+/** Stored models and their runs: metadata, on the initiator of a cluster. */
+const MODEL_TABLES = [TABLES.modelVersions, TABLES.scoreRuns] as const;
 
 /**
- * Empty the user-data tables so a store can be reused between datasets. ClickHouse
- * truncates (a DELETE there is an asynchronous mutation); a cluster truncates each
- * shard's local tables, since a Distributed table holds no rows of its own.
+ * Empty the user-data tables (and the stored models and scoring runs, so run ids start at
+ * 1 again) so a store can be reused between datasets. ClickHouse truncates (a DELETE there
+ * is an asynchronous mutation); a cluster truncates each shard's local tables, since a
+ * Distributed table holds no rows of its own.
  */
 export async function clearStore(store: WritableStore): Promise<void> {
   if (store.engine === 'clickhouse') {
     const { runStatements } = store;
     if (store.clustered && runStatements) await Promise.all(USER_DATA_TABLES.map((t) => runStatements.call(store, [{ on: 'shards', sql: `TRUNCATE TABLE ${t}_local` }])));
     else await Promise.all(USER_DATA_TABLES.map((t) => store.execute(`TRUNCATE TABLE ${t}`)));
+    await Promise.all(MODEL_TABLES.map((t) => store.execute(`TRUNCATE TABLE ${t}`)));
     return;
   }
-  for (const table of USER_DATA_TABLES) await store.execute(`DELETE FROM ${table}`);
+  for (const table of [...USER_DATA_TABLES, ...MODEL_TABLES]) await store.execute(`DELETE FROM ${table}`);
+}
+
+/**
+ * Store a dataset's scoring runs as the model layer does: one model version per model
+ * (`saveModelVersion`, the catalogue validation reads; kind from `kinds`, else personas for
+ * a run of persona ids and churn otherwise), then each run in order (`writeScoreRun`, run
+ * ids 1, 2, ... in an emptied store, as the in-memory dataset numbers them).
+ */
+export async function writeScoreRuns(store: EventStore, data: MemoryDataset, kinds: ReadonlyMap<string, ModelKind> = new Map()): Promise<void> {
+  const runs = data.scoreRuns ?? [];
+  const saved = new Map<string, number>();
+  for (const run of runs) {
+    if (saved.has(run.model)) continue;
+    const persona = [...run.rows.values()].some((v) => v.cluster !== null);
+    const kind = kinds.get(run.model) ?? (persona ? 'personas' : 'churn');
+    saved.set(run.model, (await saveModelVersion(store, { key: run.model, kind, createdAtMs: 0, body: {} })).version);
+  }
+  for (const run of runs) {
+    const users = [...run.rows.keys()];
+    const persona = kinds.get(run.model) === 'personas' || [...run.rows.values()].some((v) => v.cluster !== null);
+    const written = await writeScoreRun(store, {
+      modelKey: run.model,
+      modelVersion: saved.get(run.model)!,
+      asOfMs: run.asOfMs,
+      createdAtMs: run.asOfMs,
+      userIds: users,
+      ...(persona ? { clusters: Int32Array.from(users.map((u) => run.rows.get(u)!.cluster ?? 0)) } : { scores: Float64Array.from(users.map((u) => run.rows.get(u)!.score ?? 0)) }),
+    });
+    if (written.runId !== run.runId) throw new Error(`scoring run of ${run.model}: the store numbered it ${written.runId}, the dataset ${run.runId}; load runs into an emptied store in run id order`);
+  }
 }
 
 export async function loadIntoStore(store: WritableStore, plan: TrackingPlan, data: MemoryDataset): Promise<void> {

@@ -205,12 +205,17 @@ const leaf: fc.Arbitrary<Doc> = fc.oneof(
   fc.nat({ max: 3 }).map((i) => ({ segment: `$${i}` })),
 );
 
-export const { condition } = fc.letrec<{ condition: Doc; all: Doc; any: Doc; not: Doc }>((tie) => ({
-  condition: fc.oneof({ maxDepth: 3, depthIdentifier: 'condition', withCrossShrink: true }, leaf, tie('all'), tie('any'), tie('not')),
-  all: fc.array(tie('condition'), { minLength: 1, maxLength: 3 }).map((c) => ({ all: c })),
-  any: fc.array(tie('condition'), { minLength: 1, maxLength: 3 }).map((c) => ({ any: c })),
-  not: tie('condition').map((c) => ({ not: c })),
-}));
+/** Conditions of up to three levels of all / any / not over `leaves`. */
+function conditionOver(leaves: fc.Arbitrary<Doc>): fc.Arbitrary<Doc> {
+  return fc.letrec<{ condition: Doc; all: Doc; any: Doc; not: Doc }>((tie) => ({
+    condition: fc.oneof({ maxDepth: 3, depthIdentifier: 'condition', withCrossShrink: true }, leaves, tie('all'), tie('any'), tie('not')),
+    all: fc.array(tie('condition'), { minLength: 1, maxLength: 3 }).map((c) => ({ all: c })),
+    any: fc.array(tie('condition'), { minLength: 1, maxLength: 3 }).map((c) => ({ any: c })),
+    not: tie('condition').map((c) => ({ not: c })),
+  })).condition;
+}
+
+export const condition = conditionOver(leaf);
 
 /** Definition i may reference definitions 0..i-1; a reference in the first becomes a trait test. */
 function resolveReferences(match: unknown, index: number): unknown {
@@ -224,8 +229,8 @@ function resolveReferences(match: unknown, index: number): unknown {
 }
 
 /** Up to `maxLength` definitions, keys d0, d1, ...; definition i may reference 0..i-1. */
-export const definitionsUpTo = (maxLength: number) =>
-  fc.array(condition, { minLength: 1, maxLength }).map((matches) =>
+export const definitionsUpTo = (maxLength: number, conditions: fc.Arbitrary<Doc> = condition) =>
+  fc.array(conditions, { minLength: 1, maxLength }).map((matches) =>
     matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
   );
 
@@ -259,3 +264,53 @@ export const denseScenario = fc.record({
   profiles: fc.array(profileArb, { maxLength: 4 }),
   definitions: definitionsUpTo(4),
 });
+
+// ---- stored models and scoring runs ------------------------------------------------------
+//
+// Opt-in (scoredScenarioWith): the plain generators above stay without model conditions,
+// so a property test that does not give its engines a model catalogue and scoring runs
+// keeps passing. Scores include ties (weak percentile ranks), users outside the population
+// and runs after asOf; `as_of` values share the grid, so runs exactly at asOf and runs with
+// equal as_of (ties to the later run) happen often.
+
+/** The stored models the scored scenarios name, with their kinds (the catalogue). */
+export const MODELS = { risk: 'churn', intent: 'propensity', personas: 'personas' } as const;
+export const MODEL_CATALOGUE: ReadonlyMap<string, 'churn' | 'propensity' | 'personas'> = new Map(Object.entries(MODELS));
+const SCORE_VALUES = [0, 0.25, 0.5, 0.7, 0.9, 1] as const;
+const PERCENTILES = [0, 20, 25, 40, 50, 60, 75, 80, 100] as const;
+/** Scored users: the population's, and one who never appears in it. */
+const SCORED_USERS = [...USERS, 'ghost'] as const;
+const RUN_INSTANTS = [-8, -4, -1, 0, 1].map((steps) => iso(BASE - steps * STEP));
+
+const scoreRunArb = fc.oneof(
+  fc
+    .tuple(fc.constantFrom('risk', 'intent'), fc.constantFrom(...RUN_INSTANTS), fc.dictionary(fc.constantFrom(...SCORED_USERS), fc.constantFrom(...SCORE_VALUES), { minKeys: 1, maxKeys: 5 }))
+    .map(([model, as_of, scores]) => ({ model, kind: MODELS[model as 'risk' | 'intent'], as_of, scores })),
+  fc
+    .tuple(fc.constantFrom(...RUN_INSTANTS), fc.dictionary(fc.constantFrom(...SCORED_USERS), fc.integer({ min: 0, max: 2 }), { minKeys: 1, maxKeys: 5 }))
+    .map(([as_of, clusters]) => ({ model: 'personas', kind: 'personas' as const, as_of, clusters })),
+);
+
+const probabilityCmp = comparison(fc.constantFrom(...SCORE_VALUES), byNumber, [exists]);
+const percentileCmp = comparison(fc.constantFrom(...PERCENTILES), byNumber, [exists]);
+const personaCmp = fc.oneof(
+  fc.tuple(fc.constantFrom('eq', 'ne'), fc.integer({ min: 0, max: 2 })).map(([op, v]) => ({ [op]: v })),
+  fc.tuple(fc.constantFrom('in', 'notIn'), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 2 })).map(([op, vs]) => ({ [op]: vs })),
+  exists,
+);
+const modelLeaf: fc.Arbitrary<Doc> = fc.oneof(
+  fc.tuple(fc.constantFrom('risk', 'intent'), probabilityCmp).map(([model, cmp]) => ({ score: model, ...cmp })),
+  fc.tuple(fc.constantFrom('risk', 'intent'), percentileCmp).map(([model, cmp]) => ({ score: model, percentile: cmp })),
+  personaCmp.map((cmp) => ({ cluster: 'personas', ...cmp })),
+);
+const scoredCondition = conditionOver(fc.oneof({ weight: 2, arbitrary: leaf }, { weight: 3, arbitrary: modelLeaf }));
+
+/** A dataset, its models' scoring runs (spec format, run ids in order) and up to `maxDefinitions` definitions reading them. */
+export const scoredScenarioWith = (maxDefinitions: number) =>
+  fc.record({
+    asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
+    events: fc.uniqueArray(eventArb, { maxLength: 30, size: 'medium', selector: (e) => JSON.stringify(e) }),
+    profiles: fc.array(profileArb, { maxLength: 5 }),
+    scoreRuns: fc.array(scoreRunArb, { maxLength: 4 }),
+    definitions: definitionsUpTo(maxDefinitions, scoredCondition),
+  });

@@ -15,7 +15,9 @@ import { ClickHouseStore } from '../../src/store/clickhouse/clickhouse-store.js'
 import { DuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
 import type { Row } from '../../src/store/event-store.js';
 import { clickhouseAvailable, startClickHouse, type LocalClickHouse } from './clickhouse-server.js';
-import { clearStore, loadIntoStore } from './load-duckdb.js';
+import type { ModelKind } from '../../src/models/registry/model-store.js';
+import { scoreRunsFor } from '../../src/segments/registry/score-runs.js';
+import { clearStore, loadIntoStore, writeScoreRuns } from './load-duckdb.js';
 
 export type EngineKind = 'duckdb' | 'clickhouse' | 'clickhouse-cluster';
 
@@ -62,15 +64,25 @@ export class SegmentEngine {
     return new SegmentEngine(kind, store);
   }
 
-  /** Replace the user data with `data`. */
-  async load(plan: TrackingPlan, data: MemoryDataset): Promise<void> {
+  /**
+   * Replace the user data with `data`, its scoring runs included (`models`: each model's
+   * kind for the catalogue; see writeScoreRuns).
+   */
+  async load(plan: TrackingPlan, data: MemoryDataset, models?: ReadonlyMap<string, ModelKind>): Promise<void> {
     await clearStore(this.store);
     await loadIntoStore(this.store, plan, data);
+    await writeScoreRuns(this.store, data, models);
+  }
+
+  /** The scoring runs the segments read as of asOf, resolved from the store as the registry does. */
+  private scoreRuns(segments: readonly SegmentIR[], asOfMs: number): Promise<Map<string, number | null>> {
+    return scoreRunsFor(this.store, segments, asOfMs);
   }
 
   async batch(segments: readonly SegmentIR[], asOfMs: number): Promise<BatchResult> {
-    const { columns } = compileSegmentBatch(segments, { dialect: this.store.dialect, asOfMs });
-    const rows = await this.store.queryByUser((dialect) => compileSegmentBatch(segments, { dialect, asOfMs }).sql);
+    const scoreRuns = await this.scoreRuns(segments, asOfMs);
+    const { columns } = compileSegmentBatch(segments, { dialect: this.store.dialect, asOfMs, scoreRuns });
+    const rows = await this.store.queryByUser((dialect) => compileSegmentBatch(segments, { dialect, asOfMs, scoreRuns }).sql);
     const members = new Map<string, string[]>();
     for (const { key, column } of columns) {
       const ids = rows.filter((r) => isMember(r[column], `${this.kind}: segment ${key}, user ${String(r.user_id)}`)).map((r) => String(r.user_id));
@@ -80,7 +92,8 @@ export class SegmentEngine {
   }
 
   async members(segment: SegmentIR, asOfMs: number): Promise<string[]> {
-    return sortedIds(await this.store.queryByUser((dialect) => compileSegmentMembers(segment, { dialect, asOfMs })));
+    const scoreRuns = await this.scoreRuns([segment], asOfMs);
+    return sortedIds(await this.store.queryByUser((dialect) => compileSegmentMembers(segment, { dialect, asOfMs, scoreRuns })));
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,9 @@
  */
 import { propertyTypes, type FieldType, type TrackingPlan } from '../../src/schema/tracking-plan.js';
 import { parseInstantMs } from '../../src/time/time.js';
-import type { MemoryDataset, MemoryEvent, MemoryValue } from '../../src/segments/evaluate/index.js';
-import type { SpecEvent, SpecProfile, SpecValue } from './spec-case.js';
+import { percentileRanks } from '../../src/models/registry/model-store.js';
+import type { MemoryDataset, MemoryEvent, MemoryScoreRun, MemoryScoreValues, MemoryValue } from '../../src/segments/evaluate/index.js';
+import type { SpecEvent, SpecProfile, SpecScoreRun, SpecValue } from './spec-case.js';
 
 export function instantMs(text: string, where: string): number {
   const ms = parseInstantMs(text);
@@ -50,4 +51,28 @@ export function toMemoryDataset(events: readonly SpecEvent[], profiles: readonly
     merged.set(p.user_id, traits);
   });
   return { events: memoryEvents, profiles: new Map([...merged].map(([u, traits]) => [u, Object.fromEntries(traits)])) };
+}
+
+/**
+ * A case's scoring runs as the in-memory evaluator reads them: run ids 1, 2, ... in array
+ * order (as `writeScoreRun` numbers them in an empty store), percentiles computed from each
+ * run's scores with `percentileRanks` (weak ranks within the run), as the store does.
+ */
+export function toMemoryScoreRuns(runs: readonly SpecScoreRun[]): MemoryScoreRun[] {
+  return runs.map((r, i) => {
+    const rows = new Map<string, MemoryScoreValues>();
+    if (r.scores) {
+      const users = Object.keys(r.scores);
+      const pct = percentileRanks(Float64Array.from(users.map((u) => r.scores![u]!)));
+      users.forEach((u, j) => rows.set(u, { score: r.scores![u]!, percentile: pct[j]!, cluster: null }));
+    } else {
+      for (const [u, c] of Object.entries(r.clusters ?? {})) rows.set(u, { score: null, percentile: null, cluster: c });
+    }
+    return { model: r.model, runId: i + 1, asOfMs: r.asOfMs, rows };
+  });
+}
+
+/** The model catalogue a case's runs imply: each model's key and kind. */
+export function specModels(runs: readonly SpecScoreRun[]): Map<string, SpecScoreRun['kind']> {
+  return new Map(runs.map((r) => [r.model, r.kind]));
 }

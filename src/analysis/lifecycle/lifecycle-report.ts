@@ -16,7 +16,10 @@ import { StrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { compileSegmentBatch } from '../../segments/compile/index.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
+import { modelsUsed } from '../../segments/ir/nodes.js';
+import { checkConditionDocument } from '../../segments/language/validate-segment.js';
 import { asSubquery, byteOrder, sumByKey } from '../../segments/registry/registry-sql.js';
+import { scoreRunsFor, withModelCatalogue } from '../../segments/registry/score-runs.js';
 import type { EventStore } from '../../store/event-store.js';
 import { formatInstant } from '../../time/time.js';
 import { breakdownRelation, defaultGroup, memberFilter, type BoundBreakdown } from '../breakdown.js';
@@ -111,9 +114,10 @@ export interface LifecycleFlow {
  */
 export async function lifecycleReport(store: EventStore, settings: LifecycleSettings, options: LifecycleReportOptions): Promise<LifecycleReport> {
   checkInstant(options.asOfMs, 'asOf');
-  const conditions = lifecycleStageConditions(settings.lifecycle, settings.plan);
+  const conditions = await stageConditionsFor(store, settings);
   const fallback = settings.lifecycle.fallback;
-  const rows = await store.queryByUser((d) => reportSql(d, conditions, fallback.key, options));
+  const scoreRuns = await scoreRunsFor(store, irsOf(conditions), options.asOfMs);
+  const rows = await store.queryByUser((d) => reportSql(d, conditions, fallback.key, options, scoreRuns));
   const stageList = [...conditions.map((c) => ({ key: c.key, name: c.name })), { key: fallback.key, name: fallback.name }];
   const counts = sumByKey(rows, (r) => `${String(r.stage)}\u0000${options.by ? String(r.grp) : ''}`, 'n');
   const countsFor = (group: string): StageCount[] => {
@@ -160,9 +164,13 @@ export async function lifecycleFlow(store: EventStore, settings: LifecycleSettin
       { path: '--from', message: 'expected an instant before --to' },
     ]);
   }
-  const conditions = lifecycleStageConditions(settings.lifecycle, settings.plan);
+  const conditions = await stageConditionsFor(store, settings);
   const fallback = settings.lifecycle.fallback;
-  const rows = await store.queryByUser((d) => flowSql(d, conditions, fallback.key, options));
+  const runs = {
+    from: await scoreRunsFor(store, irsOf(conditions), options.fromMs),
+    to: await scoreRunsFor(store, irsOf(conditions), options.toMs),
+  };
+  const rows = await store.queryByUser((d) => flowSql(d, conditions, fallback.key, options, runs));
   const stageList = [...conditions.map((c) => ({ key: c.key, name: c.name })), { key: fallback.key, name: fallback.name }];
   const counts = sumByKey(rows, (r) => `${String(r.stage_from)}\u0000${String(r.stage_to)}`, 'n');
   const rowKeys = [...stageList, { key: NOT_YET_SEEN, name: 'Not in the population yet' }];
@@ -191,10 +199,19 @@ export async function lifecycleFlow(store: EventStore, settings: LifecycleSettin
  * `(user_id, <column>)`: each user of the population as of asOf with the key of their stage,
  * the first stage in priority order whose own condition holds, else the fallback.
  */
-export function stageRelation(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: string, asOfMs: number, column: string, restrict?: SegmentRestriction): string {
+export function stageRelation(
+  d: SqlDialect,
+  conditions: readonly StageIR[],
+  fallbackKey: string,
+  asOfMs: number,
+  column: string,
+  restrict?: SegmentRestriction,
+  /** The scoring runs as of asOf of the models stage conditions read (scoreRunsFor); needed only when some stage reads one. */
+  scoreRuns?: ReadonlyMap<string, number | null>,
+): string {
   const batch = compileSegmentBatch(
     conditions.map((c) => c.ir),
-    { dialect: d, asOfMs },
+    { dialect: d, asOfMs, ...(scoreRuns ? { scoreRuns } : {}) },
   );
   const whens = batch.columns.map((c, i) => `WHEN ${d.quoteIdentifier(c.column)} THEN ${d.stringLiteral(conditions[i]!.key)}`).join(' ');
   const where = restrict ? `\nWHERE ${memberFilter(d, restrict.snapshotId)}` : '';
@@ -202,8 +219,8 @@ export function stageRelation(d: SqlDialect, conditions: readonly StageIR[], fal
 FROM ${asSubquery(batch.sql)} lc_batch${where})`;
 }
 
-function reportSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: string, options: LifecycleReportOptions): string {
-  const stages = stageRelation(d, conditions, fallbackKey, options.asOfMs, 'lc_stage', options.segment);
+function reportSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: string, options: LifecycleReportOptions, scoreRuns: ScoreRuns): string {
+  const stages = stageRelation(d, conditions, fallbackKey, options.asOfMs, 'lc_stage', options.segment, scoreRuns);
   if (!options.by) return `SELECT lc_stage AS stage, count() AS n FROM ${stages} st GROUP BY lc_stage`;
   const join = d.userJoin('left', 'st', 'g');
   return `SELECT stage, grp, count() AS n FROM (
@@ -214,9 +231,9 @@ function reportSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: s
 GROUP BY stage, grp`;
 }
 
-function flowSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: string, options: LifecycleFlowOptions): string {
-  const to = stageRelation(d, conditions, fallbackKey, options.toMs, 'lc_to', options.segment);
-  const from = stageRelation(d, conditions, fallbackKey, options.fromMs, 'lc_from');
+function flowSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: string, options: LifecycleFlowOptions, runs: { from: ScoreRuns; to: ScoreRuns }): string {
+  const to = stageRelation(d, conditions, fallbackKey, options.toMs, 'lc_to', options.segment, runs.to);
+  const from = stageRelation(d, conditions, fallbackKey, options.fromMs, 'lc_from', undefined, runs.from);
   const join = d.userJoin('left', 'b', 'a');
   return `SELECT stage_from, stage_to, count() AS n FROM (
   SELECT coalesce(a.lc_from, ${d.stringLiteral(NOT_YET_SEEN)}) AS stage_from, b.lc_to AS stage_to
@@ -224,6 +241,26 @@ function flowSql(d: SqlDialect, conditions: readonly StageIR[], fallbackKey: str
   ${join.keyword} ${from} a ${join.condition}
 ) lc_rows
 GROUP BY stage_from, stage_to`;
+}
+
+type ScoreRuns = ReadonlyMap<string, number | null>;
+
+const irsOf = (conditions: readonly StageIR[]) => conditions.map((c) => c.ir);
+
+/**
+ * Each stage's own condition. strata.yaml is parsed before a store is open, so a stage that
+ * reads a stored model (`{score: MODEL}`, `{cluster: MODEL}`) is checked against the
+ * store's model catalogue here, with the stage's path.
+ */
+export async function stageConditionsFor(store: EventStore, settings: LifecycleSettings): Promise<StageIR[]> {
+  const conditions = lifecycleStageConditions(settings.lifecycle, settings.plan);
+  if (modelsUsed(irsOf(conditions).map((ir) => ir.root)).length === 0) return conditions;
+  const { models } = await withModelCatalogue(store);
+  const errors = settings.lifecycle.stages.flatMap(
+    (stage) => checkConditionDocument(stage.match, settings.plan, `lifecycle.stages.${stage.key}.match`, { stageCondition: true, ...(models ? { models } : {}) }).errors,
+  );
+  if (errors.length > 0) throw new StrataError('CONFIG_INVALID', 'a lifecycle stage reads a model the workspace does not hold', errors);
+  return conditions;
 }
 
 function checkInstant(ms: number, what: string): void {

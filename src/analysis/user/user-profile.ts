@@ -10,7 +10,9 @@
  * computing a snapshot of anyone. Membership history reads the stored snapshots only.
  */
 import type { FieldSpec, FieldType, TrackingPlan } from '../../schema/tracking-plan.js';
-import { evaluateSegments, type MemoryEvent, type MemoryValue } from '../../segments/evaluate/index.js';
+import { readScores } from '../../models/registry/model-store.js';
+import { evaluateSegments, type MemoryEvent, type MemoryScoreRun, type MemoryValue } from '../../segments/evaluate/index.js';
+import { scoreRunsFor } from '../../segments/registry/score-runs.js';
 import type { SegmentIR } from '../../segments/ir/nodes.js';
 import type { EventStore } from '../../store/event-store.js';
 import { TABLES } from '../../store/schema.js';
@@ -148,9 +150,10 @@ export async function userProfile(sources: UserProfileSources, userId: string, o
   const showPii = options.showPii === true;
   const limit = Math.max(0, Math.trunc(options.recentEvents ?? DEFAULT_RECENT_EVENTS));
 
-  const members = evaluateForUser(user, sources.segments.map((s) => s.ir), asOfMs);
   const stages = sources.lifecycleStages;
-  const stageMembers = stages ? evaluateForUser(user, stages.map((s) => s.ir), asOfMs) : null;
+  const scoreRuns = await userScoreRuns(store, userId, [...sources.segments.map((s) => s.ir), ...(stages ?? []).map((s) => s.ir)], asOfMs);
+  const members = evaluateForUser(user, sources.segments.map((s) => s.ir), asOfMs, scoreRuns);
+  const stageMembers = stages ? evaluateForUser(user, stages.map((s) => s.ir), asOfMs, scoreRuns) : null;
   const stage = stages?.find((s) => stageMembers!.has(s.ir.key)) ?? null;
   const moments = sources.moments ? await sources.moments(userId, asOfMs) : null;
 
@@ -178,11 +181,27 @@ export async function userProfile(sources: UserProfileSources, userId: string, o
 }
 
 /** The IR keys whose segment holds the user as of asOf: the evaluator over this user's data only. */
-function evaluateForUser(user: StoredUser, irs: readonly SegmentIR[], asOfMs: number): Set<string> {
+function evaluateForUser(user: StoredUser, irs: readonly SegmentIR[], asOfMs: number, scoreRuns: readonly MemoryScoreRun[]): Set<string> {
   if (irs.length === 0) return new Set();
   const profiles = new Map(user.hasProfile ? [[user.userId, user.traits ?? {}]] : []);
-  const result = evaluateSegments(irs, { events: user.events, profiles }, asOfMs);
+  const result = evaluateSegments(irs, { events: user.events, profiles, scoreRuns }, asOfMs);
   return new Set([...result].filter(([, ids]) => ids.has(user.userId)).map(([key]) => key));
+}
+
+/**
+ * The user's own rows of the scoring runs the conditions read as of asOf (the run of each
+ * model by `scoreRunsAsOf`, read by point lookup). Each is given as of asOf itself: it is
+ * the run selected for asOf already, so the evaluator's selection keeps it.
+ */
+async function userScoreRuns(store: EventStore, userId: string, irs: readonly SegmentIR[], asOfMs: number): Promise<MemoryScoreRun[]> {
+  const runs = await scoreRunsFor(store, irs, asOfMs);
+  const out: MemoryScoreRun[] = [];
+  for (const [model, runId] of runs) {
+    if (runId === null) continue;
+    const rows = await readScores(store, runId, [userId]);
+    out.push({ model, runId, asOfMs, rows: new Map(rows.map((r) => [r.userId, { score: r.score, percentile: r.percentile, cluster: r.cluster }])) });
+  }
+  return out;
 }
 
 function traitsOf(user: StoredUser, plan: TrackingPlan, showPii: boolean): UserTrait[] {

@@ -77,7 +77,8 @@ export function registerSegment(program: Command, io: CliIo): void {
             { path: inputs.map((f) => displayPath(io, f)).join(', '), message: 'expected .yaml, .yml or .json files' },
           ]);
         }
-        const sources = await readDefinitions(found, config.plan, (f) => displayPath(io, f), { lifecycle: config.lifecycle });
+        // The registry's context: the lifecycle model and the stored models `score` / `cluster` name.
+        const sources = await readDefinitions(found, config.plan, (f) => displayPath(io, f), await registry.segmentContext());
         const added = await registry.add(sources.map((s) => s.definition));
         return added.map((r, i) => ({ ...r, file: sources[i]!.file }));
       });

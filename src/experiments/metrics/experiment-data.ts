@@ -7,7 +7,8 @@
 import { resolveBreakdown, bindBreakdown, defaultGroup, MEMBER_GROUP, NON_MEMBER_GROUP } from '../../analysis/breakdown.js';
 import { defaultLifecycleModel, type LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import { NOT_YET_SEEN } from '../../analysis/lifecycle/lifecycle-report.js';
-import { lifecycleStageConditions } from '../../analysis/lifecycle/lifecycle-stages.js';
+import { stageConditionsFor } from '../../analysis/lifecycle/lifecycle-report.js';
+import { scoreRunsFor } from '../../segments/registry/score-runs.js';
 import { StrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { SegmentRegistry } from '../../segments/registry/index.js';
@@ -68,7 +69,7 @@ export async function computeExperimentData(
   const plans = planMetrics(selectMetrics(def, options.metrics), options.plan);
   // Nobody is exposed before the start: no snapshot is taken for an instant not reached yet.
   const empty = def.startMs >= Math.min(options.asOfMs, def.stopMs ?? options.asOfMs);
-  const { groups, label } = await groupSource(segments, def, options, !empty);
+  const { groups, label } = await groupSource(store, segments, def, options, !empty);
   const memberSnapshotId = options.segment === undefined || empty ? null : (await segments.snapshot(options.segment, { asOfMs: def.startMs })).snapshotId;
   const scope: ExposureScope = {
     definition: def,
@@ -96,6 +97,7 @@ function checkExposurePlan(def: ExperimentDefinition, plan: TrackingPlan): void 
 }
 
 async function groupSource(
+  store: EventStore,
   segments: SegmentRegistry,
   def: ExperimentDefinition,
   options: ExperimentDataOptions,
@@ -104,8 +106,10 @@ async function groupSource(
   if (options.by === undefined) return { groups: null, label: null };
   if (options.by === LIFECYCLE_BREAKDOWN) {
     const model = options.lifecycle ?? segments.context.lifecycle ?? defaultLifecycleModel();
-    const conditions = lifecycleStageConditions(model, options.plan);
-    return { groups: { kind: 'lifecycle', conditions, fallbackKey: model.fallback.key }, label: LIFECYCLE_BREAKDOWN };
+    const conditions = await stageConditionsFor(store, { plan: options.plan, lifecycle: model });
+    // Stages bound as of start, as every breakdown: the scoring runs read are those as of start.
+    const scoreRuns = await scoreRunsFor(store, conditions.map((c) => c.ir), def.startMs);
+    return { groups: { kind: 'lifecycle', conditions, fallbackKey: model.fallback.key, scoreRuns }, label: LIFECYCLE_BREAKDOWN };
   }
   const keys = (await segments.list()).map((s) => s.key);
   const resolved = resolveBreakdown(options.by, options.plan, keys);

@@ -47,7 +47,13 @@ export const MULTIPLE_VARIANT = '';
 /** How exposed users are split into groups (pre-treatment: bound as of the experiment's start). */
 export type GroupSource =
   | { readonly kind: 'breakdown'; readonly breakdown: BoundBreakdown }
-  | { readonly kind: 'lifecycle'; readonly conditions: readonly StageIR[]; readonly fallbackKey: string };
+  | {
+      readonly kind: 'lifecycle';
+      readonly conditions: readonly StageIR[];
+      readonly fallbackKey: string;
+      /** The scoring runs as of start of the models stage conditions read (none read: empty). */
+      readonly scoreRuns?: ReadonlyMap<string, number | null>;
+    };
 
 export interface ExposureScope {
   readonly definition: ExperimentDefinition;
@@ -125,7 +131,7 @@ export function exposureRelation(d: SqlDialect, scope: ExposureScope, keepMultip
   const groups =
     g.kind === 'breakdown'
       ? `(SELECT user_id, grp AS bgrp FROM ${breakdownRelation(d, g.breakdown)} br)`
-      : stageRelation(d, g.conditions, g.fallbackKey, scope.definition.startMs, 'bgrp');
+      : stageRelation(d, g.conditions, g.fallbackKey, scope.definition.startMs, 'bgrp', undefined, g.scoreRuns);
   const fallback = g.kind === 'breakdown' ? defaultGroup(g.breakdown) : NOT_YET_SEEN;
   const { keyword } = d.userJoin('left', 'xu', 'bg');
   return `SELECT user_id, xv, xms, coalesce(bgrp, ${d.stringLiteral(fallback)}) AS grp

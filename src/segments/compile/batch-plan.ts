@@ -21,6 +21,8 @@
  * - `sqa<i>` the same without ASOF joins: one chain in one pass, from per-user sorted
  *          arrays of each step's times (renderArrayChain);
  * - `rg<i>` per-period counts for `regularly` with `times` above 1;
+ * - `sc<i>` one stored model's scoring run (`model_scores` WHERE run_id = the run resolved
+ *          as of asOf by the caller): score, percentile or persona id per scored user;
  * - `p`    the profiles table, for traits and timestamp-trait anchors;
  * - `u`    the users population index, for the population and for first-seen of any event.
  *
@@ -74,6 +76,22 @@ export interface TimeCut {
 export interface MeasureRef {
   readonly value: ColumnRef;
   readonly anchor: ColumnRef | null;
+}
+
+/** The plan's inputs: the SQL context and, per stored model a condition reads, the run resolved as of asOf (null: none). */
+export interface PlanContext extends SqlContext {
+  readonly scoreRuns?: ReadonlyMap<string, number | null>;
+}
+
+/** A model's value in a scoring run: the probability, its percentile rank, or the persona id. */
+export type ModelColumn = 'score' | 'percentile' | 'cluster';
+
+/** One scoring run read by the batch: relation `sc<i>` over `model_scores`, with the columns conditions read. */
+interface ScoreRelation {
+  readonly name: string;
+  readonly model: string;
+  readonly runId: number;
+  readonly columns: Set<ModelColumn>;
 }
 
 export const RELATIONS = { events: 'ev', anchored: 'eva', profiles: 'p', users: 'u', chains: 'sqm' } as const;
@@ -243,8 +261,11 @@ export class BatchPlan {
   private readonly arrayChains = new Map<string, ArrayChain>();
   /** The profile columns conditions read (quoted), for a nesting that names its columns. */
   private readonly traitColumns = new Set<string>();
+  /** Scoring runs read, by model; models without a run as of asOf, for `explain`. */
+  private readonly scoreRelations = new Map<string, ScoreRelation>();
+  private readonly unscoredModels = new Map<string, Set<ModelColumn>>();
 
-  constructor(readonly ctx: SqlContext) {
+  constructor(readonly ctx: PlanContext) {
     const ref = (relation: string, column: string) => this.ref(relation, column);
     this.events = new AggregatePass(RELATIONS.events, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`, ref);
     this.anchored = new AggregatePass(RELATIONS.anchored, EVENTS_ALIAS, `${EVENTS_ALIAS}.ts`, `${EVENTS_ALIAS}.event`, ref);
@@ -316,6 +337,7 @@ export class BatchPlan {
     if (relation === RELATIONS.profiles) return [...this.traitColumns];
     if (relation === RELATIONS.chains) return out(relation, [...this.chains.values()].map((c) => c.column));
     if (relation.startsWith('sqd') || relation.startsWith('sqa')) return out(relation, relation.startsWith('sqd') ? ['starts'] : ['reached', 'starts']);
+    if (relation.startsWith('sc')) return out(relation, [...this.scoreRelationNamed(relation).columns]);
     if (relation.startsWith('rg')) return out(relation, [...[...this.regular.values()].find((r) => r.name === relation)!.thresholds.values()]);
     const pass = [this.events, this.anchored, ...[...this.sessions.values()].map((x) => x.pass)].find((x) => x.name === relation);
     if (pass === undefined) throw new StrataError('INTERNAL', `no columns known for relation ${relation}`);
@@ -361,6 +383,50 @@ export class BatchPlan {
   firstEventBeforeAsOf(): ColumnRef {
     const first = this.tableColumn(RELATIONS.users, 'first_event_at');
     return { relation: RELATIONS.users, sql: `CASE WHEN ${first} < ${this.lit(this.ctx.asOfMs)} THEN ${first} END` };
+  }
+
+  /**
+   * A model's value per user in the scoring run resolved for it as of asOf (NULL for a user
+   * the run did not score), or null when the model has no run as of asOf: every value is
+   * then missing and no relation is read. Throws when the caller resolved no run for the
+   * model: a missing entry would silently read as "no run".
+   */
+  modelValue(model: string, column: ModelColumn): ColumnRef | null {
+    const runs = this.ctx.scoreRuns;
+    if (runs === undefined || !runs.has(model)) {
+      throw new StrataError(
+        'INTERNAL',
+        `a condition reads model "${model}" but the compile options resolve no scoring run for it: pass scoreRuns with every model the segments use (scoreRunsAsOf(store, modelsUsed(roots), asOfMs))`,
+      );
+    }
+    const runId = runs.get(model)!;
+    if (runId === null) {
+      const columns = this.unscoredModels.get(model) ?? new Set<ModelColumn>();
+      columns.add(column);
+      this.unscoredModels.set(model, columns);
+      return null;
+    }
+    if (!Number.isSafeInteger(runId) || runId < 0) throw new StrataError('INTERNAL', `scoring run id of model "${model}" is not a whole number: ${runId}`);
+    let rel = this.scoreRelations.get(model);
+    if (!rel) {
+      rel = { name: `sc${this.scoreRelations.size}`, model, runId, columns: new Set() };
+      this.scoreRelations.set(model, rel);
+    }
+    rel.columns.add(column);
+    return { relation: rel.name, sql: this.ref(rel.name, column) };
+  }
+
+  private scoreRelationNamed(name: string): ScoreRelation {
+    const rel = [...this.scoreRelations.values()].find((r) => r.name === name);
+    if (rel === undefined) throw new StrataError('INTERNAL', `no scoring run relation ${name}`);
+    return rel;
+  }
+
+  /** A scoring run's rows: user_id and the columns read, for one run id (each shard reads its own users' rows). */
+  private renderScores(rel: ScoreRelation): Lines {
+    const d = this.ctx.dialect;
+    const columns = [...rel.columns].sort();
+    return [`SELECT user_id, ${columns.map((c) => `${c} AS ${this.outName(rel.name, c)}`).join(', ')}`, `FROM ${d.table(TABLES.modelScores)}`, `WHERE run_id = ${d.numberLiteral(rel.runId)}`];
   }
 
   /** A property of the event row in an events pass. */
@@ -630,6 +696,20 @@ export class BatchPlan {
     if (this.chains.size > 0) {
       out.push({ name: RELATIONS.chains, where: [], measures: [...this.chains.values()].map((c) => ({ column: c.column, expression: this.chainReachedSql(c) })) });
     }
+    for (const r of this.scoreRelations.values()) {
+      out.push({
+        name: r.name,
+        where: [`run_id = ${r.runId}`],
+        measures: [...r.columns].sort().map((column) => ({ column, expression: `${column} of model "${r.model}" in scoring run ${r.runId} (the latest as of asOf)` })),
+      });
+    }
+    for (const [model, columns] of this.unscoredModels) {
+      out.push({
+        name: `model ${model}`,
+        where: [],
+        measures: [...columns].sort().map((column) => ({ column, expression: `no scoring run of model "${model}" as of asOf: missing for every user` })),
+      });
+    }
     for (const r of this.regular.values()) {
       out.push({
         name: r.name,
@@ -670,6 +750,7 @@ export class BatchPlan {
     if (this.chainPrefixes.size > 0) this.renderChains(define, from);
     for (const c of this.arrayChains.values()) define(c.name, this.renderArrayChain(c, from));
     for (const r of this.regular.values()) define(r.name, this.renderRegular(r));
+    for (const r of this.scoreRelations.values()) define(r.name, this.renderScores(r));
 
     const base = final.base;
     const where: string[] = [];

@@ -19,8 +19,8 @@ import { clickhouseDialect } from './clickhouse-dialect.js';
 import { compileSegmentBatch, compileSegmentMembers, duckdbDialect } from './index.js';
 import { DAY, HOUR, MINUTE, afterEvent, all, cmp, did, dur, gte, not, on, segment, str, trait, within } from './test-support/ir-builders.js';
 import { clickhouseAvailable, startClickHouse, type LocalClickHouse } from '../../../test/support/clickhouse-server.js';
-import { readSpecFiles } from '../../../test/support/spec-case.js';
-import { instantMs } from '../../../test/support/to-memory.js';
+import { readSpecFiles, specScoreRuns } from '../../../test/support/spec-case.js';
+import { instantMs, specModels } from '../../../test/support/to-memory.js';
 import { loadDemoSegments } from '../../../bench/support/demo-segments.js';
 import { demoPlan } from '../../demo/demo-plan.js';
 
@@ -156,13 +156,17 @@ function broadSql(): string[] {
   for (const [, spec] of readSpecFiles(fileURLToPath(new URL('../../../spec/segments', import.meta.url)))) {
     const plan = parsePlan(spec.plan);
     for (const c of spec.cases) {
+      const runs = specScoreRuns(c);
+      const context = { models: specModels(runs) };
       const refs = new Map<string, SegmentDefinition>();
       for (const raw of c.segments ?? []) {
-        const def = validateSegment(raw, plan);
+        const def = validateSegment(raw, plan, context);
         refs.set(def.key, def);
       }
-      const ir = buildSegmentIR(validateSegment(c.definition, plan), plan, (key) => refs.get(key));
-      const options = { dialect: d, asOfMs: instantMs(c.asOf, 'asOf') };
+      const ir = buildSegmentIR(validateSegment(c.definition, plan, context), plan, (key) => refs.get(key), context);
+      // Any run id will do for the functions used: each model reads its last run.
+      const scoreRuns = new Map(runs.map((r, i) => [r.model, i + 1]));
+      const options = { dialect: d, asOfMs: instantMs(c.asOf, 'asOf'), scoreRuns };
       out.push(compileSegmentBatch([ir], options).sql, compileSegmentMembers(ir, options));
     }
   }

@@ -22,6 +22,13 @@ export interface CompileOptions {
   readonly dialect: SqlDialect;
   /** The instant the segments are evaluated as of, in whole epoch milliseconds. */
   readonly asOfMs: number;
+  /**
+   * For every stored model a `score` or `cluster` condition reads: the scoring run it reads
+   * as of asOf (`scoreRunsAsOf(store, modelsUsed(roots), asOfMs)` in src/models/registry),
+   * or null when the model has none yet (every value missing). A model used but absent
+   * from the map is a programming error (INTERNAL), never a silent "no run".
+   */
+  readonly scoreRuns?: ReadonlyMap<string, number | null>;
 }
 
 export interface SegmentColumn {
@@ -77,5 +84,5 @@ function checkedContext(options: CompileOptions): CompileOptions {
   if (!Number.isSafeInteger(options.asOfMs)) {
     throw new StrataError('INPUT_INVALID', `asOf must be whole epoch milliseconds, got ${options.asOfMs}`);
   }
-  return { dialect: options.dialect, asOfMs: options.asOfMs };
+  return { dialect: options.dialect, asOfMs: options.asOfMs, ...(options.scoreRuns ? { scoreRuns: options.scoreRuns } : {}) };
 }

@@ -114,6 +114,21 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
     },
     sessions: (n) => measure(plan.sessionMeasure(n.gapMs, 'count', n.window), 'zero', n.cmp),
     sessionDuration: (n) => measure(plan.sessionMeasure(n.gapMs, n.stat, n.window), 'missing', n.cmp),
+    score: (n) => modelLeaf(plan.modelValue(n.model, n.measure), n.cmp),
+    cluster: (n) => modelLeaf(plan.modelValue(n.model, 'cluster'), n.cmp),
+  };
+
+  /**
+   * A comparison on a model's value, missing for users the run did not score. It requires
+   * nothing: a scored user may be outside the population (a run as of an earlier instant,
+   * an erased user), so the scores never serve as a member list's base. No run as of asOf:
+   * every value is missing, so the comparison is a constant (false; `exists: false` true).
+   */
+  const modelLeaf = (ref: ColumnRef | null, cmp: Comparison): CompiledCondition => {
+    if (ref === null) return { sql: d.booleanLiteral(comparisonOnEmpty(cmp, 'missing') === true), relations: new Set(), requires: new Set() };
+    const bare = use === 'filter' && cmp.op !== 'exists';
+    const sql = bare ? comparisonSql(ref.sql, cmp, plan.ctx) : twoValuedComparison(ref.sql, true, cmp, plan.ctx);
+    return { sql, relations: new Set([ref.relation]), requires: new Set() };
   };
   return visitor;
 }

@@ -14,7 +14,18 @@ import {
   type Window,
 } from '../ir/nodes.js';
 import { applyComparison, compareValues } from './compare.js';
-import { indexDataset, lowerBound, upperBound, type MemoryDataset, type MemoryEvent, type MemoryValue, type UserHistory } from './memory-dataset.js';
+import {
+  indexDataset,
+  lowerBound,
+  selectScoreRuns,
+  upperBound,
+  type MemoryDataset,
+  type MemoryEvent,
+  type MemoryScoreValues,
+  type MemoryValue,
+  type SelectedScores,
+  type UserHistory,
+} from './memory-dataset.js';
 
 /** A resolved window: the instants [lo, hi), already cut at asOf. */
 interface Range {
@@ -33,7 +44,7 @@ interface Session {
  */
 export function evaluateSegments(segments: readonly SegmentIR[], data: MemoryDataset, asOfMs: number): Map<string, Set<string>> {
   const users = indexDataset(data, asOfMs);
-  const evaluator = new UserEvaluator(asOfMs);
+  const evaluator = new UserEvaluator(asOfMs, selectScoreRuns(data.scoreRuns, asOfMs));
   const out = new Map<string, Set<string>>();
   for (const s of segments) out.set(s.key, new Set());
   for (const user of users.values()) {
@@ -51,7 +62,14 @@ export class UserEvaluator {
   private sessionsByGap = new Map<number, Session[]>();
   private readonly visitor: ConditionVisitor<boolean>;
 
-  constructor(private readonly asOfMs: number) {
+  /**
+   * `scores`: per model, the rows of the run its conditions read as of asOf
+   * (`selectScoreRuns`); a model absent from it has no run, so its values are missing.
+   */
+  constructor(
+    private readonly asOfMs: number,
+    private readonly scores: SelectedScores = new Map(),
+  ) {
     const asOf = asOfMs;
     this.visitor = {
       and: (n) => n.children.every((c) => this.test(c)),
@@ -136,7 +154,15 @@ export class UserEvaluator {
         }
         return applyComparison(n.cmp, value, asOf);
       },
+      score: (n) => applyComparison(n.cmp, this.modelValue(n.model, n.measure), asOf),
+      cluster: (n) => applyComparison(n.cmp, this.modelValue(n.model, 'cluster'), asOf),
     };
+  }
+
+  /** The user's value in the model's selected run; missing without a run, a row, or a value. */
+  private modelValue(model: string, column: keyof MemoryScoreValues): number | undefined {
+    const v = this.scores.get(model)?.get(this.user.userId)?.[column];
+    return v === null || v === undefined ? undefined : v;
   }
 
   reset(user: UserHistory): void {

@@ -7,4 +7,14 @@
  */
 export { evaluateSegments, UserEvaluator } from './evaluate-segments.js';
 export { compareCodePoints } from './compare.js';
-export { indexDataset, type MemoryDataset, type MemoryEvent, type MemoryValue, type UserHistory } from './memory-dataset.js';
+export {
+  indexDataset,
+  selectScoreRuns,
+  type MemoryDataset,
+  type MemoryEvent,
+  type MemoryScoreRun,
+  type MemoryScoreValues,
+  type MemoryValue,
+  type SelectedScores,
+  type UserHistory,
+} from './memory-dataset.js';

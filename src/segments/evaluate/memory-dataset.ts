@@ -19,6 +19,40 @@ export interface MemoryDataset {
   readonly events: readonly MemoryEvent[];
   /** Current traits per user (profiles are upserted upstream; this is the merged result). */
   readonly profiles: ReadonlyMap<string, Readonly<Record<string, MemoryValue>>>;
+  /** Stored scoring runs (model_scores), read by `score` and `cluster` conditions; none when absent. */
+  readonly scoreRuns?: readonly MemoryScoreRun[];
+}
+
+/** One user's row of a scoring run: a score and its percentile (score models) or a persona id (personas). */
+export interface MemoryScoreValues {
+  readonly score: number | null;
+  readonly percentile: number | null;
+  readonly cluster: number | null;
+}
+
+/** A scoring run as the store holds it (src/models/registry/model-store.ts): a condition reads the latest as_of <= asOf, ties to the larger runId. */
+export interface MemoryScoreRun {
+  readonly model: string;
+  readonly runId: number;
+  readonly asOfMs: number;
+  readonly rows: ReadonlyMap<string, MemoryScoreValues>;
+}
+
+/** Per model, the rows of the run its conditions read as of asOf; a model without one is absent. */
+export type SelectedScores = ReadonlyMap<string, ReadonlyMap<string, MemoryScoreValues>>;
+
+/**
+ * The run each model's conditions read as of asOfMs, by the store's rule (`scoreRunsAsOf`):
+ * the latest asOfMs <= asOf, ties to the larger runId.
+ */
+export function selectScoreRuns(runs: readonly MemoryScoreRun[] | undefined, asOfMs: number): SelectedScores {
+  const best = new Map<string, MemoryScoreRun>();
+  for (const r of runs ?? []) {
+    if (!(r.asOfMs <= asOfMs)) continue;
+    const b = best.get(r.model);
+    if (!b || r.asOfMs > b.asOfMs || (r.asOfMs === b.asOfMs && r.runId > b.runId)) best.set(r.model, r);
+  }
+  return new Map([...best].map(([model, r]) => [model, r.rows]));
 }
 
 /** One user as seen at asOf: only events before asOf, sorted by time. */

@@ -155,6 +155,18 @@ export interface SessionDurationNode {
   readonly cmp: Comparison;
 }
 
+/**
+ * `{score: MODEL, <op>: P}` (measure `score`, a probability) or `{score: MODEL, percentile:
+ * {<op>: Q}}` (measure `percentile`, 0..100): the user's value in the model's scoring run as
+ * of asOf, which is the run with the latest as_of <= asOf (ties: the latest run;
+ * src/models/registry/model-store.ts `scoreRunsAsOf`). Missing (so the comparison is false,
+ * `exists: false` true) when no run qualifies or the run has no row for the user. Number literals.
+ */
+export interface ScoreNode { readonly kind: 'score'; readonly model: string; readonly measure: 'score' | 'percentile'; readonly cmp: Comparison }
+
+/** `{cluster: MODEL, eq|ne|in|notIn: ID}` or `exists`: the user's persona id (an integer) in the personas model's run as of asOf, as for ScoreNode. */
+export interface ClusterNode { readonly kind: 'cluster'; readonly model: string; readonly cmp: Comparison }
+
 export type Condition =
   | AndNode
   | OrNode
@@ -169,7 +181,9 @@ export type Condition =
   | FunnelNode
   | RegularlyNode
   | SessionsNode
-  | SessionDurationNode;
+  | SessionDurationNode
+  | ScoreNode
+  | ClusterNode;
 
 export type ConditionKind = Condition['kind'];
 
@@ -196,4 +210,20 @@ export function freezeDeep<T>(value: T): T {
     for (const v of Object.values(value)) freezeDeep(v);
   }
   return value;
+}
+
+/**
+ * The stored models the conditions read (`score` and `cluster` nodes), each once, in order
+ * of appearance: the keys whose scoring run a caller resolves as of asOf (`scoreRunsAsOf`)
+ * before compiling.
+ */
+export function modelsUsed(conditions: Iterable<Condition>): string[] {
+  const out = new Set<string>();
+  const walk = (c: Condition): void => {
+    if (c.kind === 'score' || c.kind === 'cluster') out.add(c.model);
+    else if (c.kind === 'and' || c.kind === 'or') c.children.forEach(walk);
+    else if (c.kind === 'not') walk(c.child);
+  };
+  for (const c of conditions) walk(c);
+  return [...out];
 }

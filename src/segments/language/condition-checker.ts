@@ -28,6 +28,7 @@ import type {
 import {
   AGGREGATE_FNS,
   CONDITION_KINDS,
+  MODEL_CONDITION_KINDS,
   OPERATORS,
   RESERVED_KINDS,
   SEGMENT_KEY_PATTERN,
@@ -36,6 +37,7 @@ import {
   isConditionKind,
   isReservedKind,
   type AggregateFn,
+  type ModelKindName,
   type Operator,
   type SupportedKind,
   type WindowKey,
@@ -71,11 +73,18 @@ type Operand =
   /** A sum or an average: any finite number. */
   | { readonly kind: 'number'; readonly what: string }
   /** A time span (lastSeen, firstSeen, sessionDuration): durations. */
-  | { readonly kind: 'duration'; readonly what: string };
+  | { readonly kind: 'duration'; readonly what: string }
+  /** A model's score (a probability, 0 to 1) or its percentile rank (0 to 100); may be missing. */
+  | { readonly kind: 'probability' | 'percentile'; readonly what: string }
+  /** A persona id (a whole number); may be missing. */
+  | { readonly kind: 'persona'; readonly what: string };
 
 const ORDERED_OPS: readonly Operator[] = ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte', 'between'];
 
 function allowedOperators(operand: Operand): readonly Operator[] {
+  if (operand.kind === 'probability' || operand.kind === 'percentile') return [...ORDERED_OPS, 'exists'];
+  // Persona ids name groups: equality only (an order between ids means nothing).
+  if (operand.kind === 'persona') return ['eq', 'ne', 'in', 'notIn', 'exists'];
   if (operand.kind !== 'field') return ORDERED_OPS;
   switch (operand.type) {
     case 'string':
@@ -103,6 +112,13 @@ const SUPPORTED_KINDS = CONDITION_KINDS.filter((k) => !isReservedKind(k));
 const SEGMENT_KEY_RE = new RegExp(SEGMENT_KEY_PATTERN);
 
 export interface CheckerOptions {
+  /**
+   * The stored models (key -> kind) that `{score: MODEL}` and `{cluster: MODEL}` must name
+   * (src/models/registry/model-store.ts modelCatalogue). Absent: no model is stored, except
+   * in a lifecycle stage's own condition checked without a store (strata.yaml is parsed
+   * before any store is open), where the model is checked when the stage is used.
+   */
+  readonly models?: ReadonlyMap<string, ModelKindName>;
   /** The lifecycle model `{lifecycle: STAGE}` refers to; the default model when absent. */
   readonly lifecycle?: LifecycleModel;
   /**
@@ -252,6 +268,12 @@ export class ConditionChecker {
       }
       return typeof key === 'string' && SEGMENT_KEY_RE.test(key) ? { kind: 'segmentRef', key, path: keyPath(path, 'segment') } : undefined;
     },
+    score: (raw, path) => this.score(raw, path),
+    cluster: (raw, path) => {
+      const model = this.model(raw, path, 'cluster');
+      const cmp = this.modelComparison(raw, path, { kind: 'persona', what: `the persona id of model ${quote(String(get(raw, 'cluster')))}` }, 'cluster');
+      return model !== undefined && cmp ? { kind: 'cluster', model, cmp } : undefined;
+    },
     lifecycle: (raw, path) => {
       const stage = nonEmpty(get(raw, 'lifecycle'));
       if (this.options.stageCondition) {
@@ -301,7 +323,7 @@ export class ConditionChecker {
   private stageCondition(i: number, usedAt: string): CheckedCondition | undefined {
     if (!this.stageConditions.has(i)) {
       const stage = this.lifecycleModel.stages[i]!;
-      const sub = new ConditionChecker(this.plan, { stageCondition: true });
+      const sub = new ConditionChecker(this.plan, { stageCondition: true, ...(this.options.models ? { models: this.options.models } : {}) });
       const checked = sub.check(stage.match, `lifecycle.stages.${stage.key}.match`);
       if (sub.errors.length > 0 || !checked) {
         const first = sub.errors[0];
@@ -323,6 +345,72 @@ export class ConditionChecker {
     const children = items.map((item, i) => this.check(item, indexPath(keyPath(path, kind), i)));
     if (!children.every((c) => c !== undefined)) return undefined;
     return { kind: kind === 'all' ? 'and' : 'or', children: children as CheckedCondition[] };
+  }
+
+  /**
+   * `{score: MODEL, <op>: P}` compares the probability; `{score: MODEL, percentile: {<op>:
+   * Q}}` the weak percentile rank within the run. Exactly one of the two.
+   */
+  private score(raw: Record<string, unknown>, path: string): CheckedCondition | undefined {
+    const model = this.model(raw, path, 'score');
+    const name = quote(String(get(raw, 'score')));
+    if (has(raw, 'percentile')) {
+      const beside = Object.keys(raw).filter((k) => (OPERATORS as readonly string[]).includes(k));
+      if (beside.length > 0) {
+        this.error(
+          keyPath(path, beside[0]!),
+          `expected one comparison: either an operator beside score (the probability) or percentile: {<op>: Q} (the percentile rank), not both; found ${listOf(['percentile', ...beside])}`,
+        );
+        return undefined;
+      }
+      const cmp = this.comparison(get(raw, 'percentile'), keyPath(path, 'percentile'), { kind: 'percentile', what: `the percentile rank of model ${name}` });
+      return model !== undefined && cmp ? { kind: 'score', model, measure: 'percentile', cmp } : undefined;
+    }
+    const cmp = this.modelComparison(raw, path, { kind: 'probability', what: `the score of model ${name}` }, 'score');
+    return model !== undefined && cmp ? { kind: 'score', model, measure: 'score', cmp } : undefined;
+  }
+
+  /** The comparison beside a model key, with an example when it is missing. */
+  private modelComparison(raw: Record<string, unknown>, path: string, operand: Operand, kind: 'score' | 'cluster'): Comparison | undefined {
+    if (!Object.keys(raw).some((k) => (OPERATORS as readonly string[]).includes(k))) {
+      this.error(
+        path,
+        kind === 'score'
+          ? `expected a comparison on the score: one operator (${allowedOperators(operand).join(', ')}) such as {score: churn-risk, gte: 0.7}, or percentile: {<op>: Q} such as {score: churn-risk, percentile: {gte: 90}}`
+          : `expected a comparison on the persona id: one operator (${allowedOperators(operand).join(', ')}) such as {cluster: personas, eq: 2}`,
+      );
+      return undefined;
+    }
+    return this.comparison(raw, path, operand);
+  }
+
+  /**
+   * The model a `score` or `cluster` condition names, which must be stored (the context's
+   * catalogue) with a kind the condition reads.
+   */
+  private model(raw: Record<string, unknown>, path: string, kind: 'score' | 'cluster'): string | undefined {
+    const at = keyPath(path, kind);
+    const key = get(raw, kind);
+    if (typeof key !== 'string' || !SEGMENT_KEY_RE.test(key)) return undefined;
+    const catalogue = this.options.models;
+    // A lifecycle stage checked from strata.yaml alone: the store's models are checked where the stage is used.
+    if (catalogue === undefined && this.options.stageCondition) return key;
+    const kinds = MODEL_CONDITION_KINDS[kind];
+    const fitting = [...(catalogue ?? new Map<string, ModelKindName>())].filter(([, k]) => kinds.includes(k)).map(([k]) => k);
+    const what = kind === 'score' ? 'churn or propensity models' : 'personas models';
+    const stored = fitting.length === 0 ? `no ${what} are stored (${kind === 'score' ? 'train one with strata model train' : 'find personas with strata discover personas'})` : `stored ${what}: ${fitting.map(quote).join(', ')}`;
+    const found = catalogue?.get(key);
+    if (found === undefined) {
+      const near = closest(key, fitting);
+      this.error(at, `model ${quote(key)} is not stored in the workspace${near ? ` (did you mean ${quote(near)}?)` : ''}; ${stored}`);
+      return undefined;
+    }
+    if (!kinds.includes(found)) {
+      const instead = kind === 'score' ? `{cluster: ${key}, eq: ID}` : `{score: ${key}, gte: P}`;
+      this.error(at, `model ${quote(key)} is a ${found} model; ${kind} reads ${what} (for this model write ${instead}); ${stored}`);
+      return undefined;
+    }
+    return key;
   }
 
   private aggregate(raw: Record<string, unknown>, path: string): CheckedCondition | undefined {
@@ -579,6 +667,20 @@ export class ConditionChecker {
           : fail(`a non-negative number (${operand.what})`);
       case 'number':
         return typeof value === 'number' && Number.isFinite(value) ? { kind: 'number', value } : fail(`a number (${operand.what})`);
+      case 'probability':
+        if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1) return { kind: 'number', value };
+        // 70 for 0.7, or a percentile written as a score: say which to write.
+        return fail(
+          `a probability between 0 and 1 (${operand.what})${typeof value === 'number' && value > 1 && value <= 100 ? `; for the top percentiles write percentile: {<op>: ${value}}, for a probability ${value / 100}` : ''}`,
+        );
+      case 'percentile':
+        return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100
+          ? { kind: 'number', value }
+          : fail(`a percentile between 0 and 100 (${operand.what})`);
+      case 'persona':
+        return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2_147_483_647
+          ? { kind: 'number', value }
+          : fail(`a persona id: a whole number of at least 0 (${operand.what})`);
       case 'duration': {
         const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
         if (ms === undefined) return fail(`a duration (${operand.what}): ${DURATION_SYNTAX}`);

@@ -51,8 +51,6 @@ export type ConditionKindKey = (typeof CONDITION_KINDS)[number];
 
 /** Kinds the language reserves for capabilities that do not exist yet, with what brings them. */
 export const RESERVED_KINDS = {
-  score: 'the predictive models',
-  cluster: 'the predictive models (discovered personas)',
   consent: 'the consent features',
 } as const;
 export type ReservedKind = keyof typeof RESERVED_KINDS;
@@ -69,6 +67,15 @@ export type AggregateFn = (typeof AGGREGATE_FNS)[number];
 
 export const SESSION_STATS = ['avg', 'max', 'total'] as const;
 export type SessionStat = (typeof SESSION_STATS)[number];
+
+/** Stored model kinds (src/models/registry/model-store.ts), as the segment language sees them. */
+export type ModelKindName = 'churn' | 'propensity' | 'personas';
+
+/** The model kinds each model condition reads: scores come from churn and propensity models, clusters from personas. */
+export const MODEL_CONDITION_KINDS: Readonly<Record<'score' | 'cluster', readonly ModelKindName[]>> = {
+  score: ['churn', 'propensity'],
+  cluster: ['personas'],
+};
 
 export function isConditionKind(key: string): key is ConditionKindKey {
   return (CONDITION_KINDS as readonly string[]).includes(key);

@@ -4,7 +4,8 @@
  *   parseSegmentText(text, source)  YAML or JSON text to a raw object
  *   validateSegment(raw, plan)      shape and tracking-plan checks, every error with its path
  *   buildSegmentIR(def, plan, resolve, context)  the frozen IR, with `{segment: KEY}` inlined
- *                                   and `{lifecycle: STAGE}` lowered over context.lifecycle
+ *                                   and `{lifecycle: STAGE}` lowered over context.lifecycle;
+ *                                   `{score: MODEL}` / `{cluster: MODEL}` checked against context.models
  */
 export { buildSegmentIR } from './build-segment-ir.js';
 export { canonicalDefinitionJson, definitionHash } from './canonical-definition.js';
@@ -12,6 +13,7 @@ export { MAX_DURATION_MS } from './condition-checker.js';
 export {
   AGGREGATE_FNS,
   CONDITION_KINDS,
+  MODEL_CONDITION_KINDS,
   OBJECTIVES,
   OPERATORS,
   RESERVED_KINDS,
@@ -20,6 +22,7 @@ export {
   WINDOW_KEYS,
   type AggregateFn,
   type ConditionKindKey,
+  type ModelKindName,
   type Objective,
   type Operator,
   type ReservedKind,

@@ -82,6 +82,10 @@ const stepList = (min: number) =>
   });
 const wholeNumber = (minimum: number, what: string) => Type.Integer({ minimum, description: `${what}: a whole number of at least ${minimum}` });
 
+/** A stored model's key (the segment key rule, MODEL_KEY_PATTERN in models/registry/model-store.ts). */
+const modelKey = (what: string, example: string) =>
+  Type.String({ pattern: SEGMENT_KEY_PATTERN, description: `the key of ${what} stored in the workspace: lowercase letters, digits and hyphens, such as ${example}` });
+
 /** The shape of each supported condition kind, keyed by its kind key. */
 export const CONDITION_SCHEMAS: Readonly<Record<SupportedKind, TObject>> = {
   all: Type.Object({ all: conditionList }, strict('{all: [C...]}')),
@@ -163,6 +167,11 @@ export const CONDITION_SCHEMAS: Readonly<Record<SupportedKind, TObject>> = {
     { lifecycle: Type.String({ minLength: 1, description: 'a lifecycle stage key from the workspace lifecycle model (strata lifecycle stages)' }) },
     strict('{lifecycle: STAGE}'),
   ),
+  score: Type.Object(
+    { score: modelKey('a churn or propensity model', 'churn-risk'), percentile: Type.Optional(ComparisonSchema), ...operatorProperties },
+    strict('{score: MODEL, <op>: P} (the probability) or {score: MODEL, percentile: {<op>: Q}}'),
+  ),
+  cluster: Type.Object({ cluster: modelKey('a personas model', 'personas'), ...operatorProperties }, strict('{cluster: MODEL, eq: ID}')),
 };
 
 export const ENVELOPE_SCHEMA = Type.Object(

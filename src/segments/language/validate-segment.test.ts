@@ -34,21 +34,21 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     'a condition that is not a mapping',
     'did signup',
     [
-      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got "did signup"'],
+      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle, score, cluster), got "did signup"'],
     ],
   ],
   [
     'a list where one condition is expected',
     [{ did: 'signup' }],
     [
-      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got [{"did":"signup"}]'],
+      ['match', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle, score, cluster), got [{"did":"signup"}]'],
     ],
   ],
   [
     'a condition without a kind key, with a suggestion',
     { event: 'signup' },
     [
-      ['match', 'expected a condition with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle); found only the key "event" (did you mean did?)'],
+      ['match', 'expected a condition with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle, score, cluster); found only the key "event" (did you mean did?)'],
     ],
   ],
   [
@@ -80,17 +80,17 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     ],
   ],
   [
-    'reserved kind score',
+    'a score condition when no model is stored (no catalogue in the context)',
     { score: 'churn', gte: 0.8 },
     [
-      ['match.score', 'score is a reserved condition kind: it arrives with the predictive models and cannot be used yet'],
+      ['match.score', 'model "churn" is not stored in the workspace; no churn or propensity models are stored (train one with strata model train)'],
     ],
   ],
   [
-    'reserved kind cluster',
+    'a cluster condition when no model is stored (no catalogue in the context)',
     { cluster: 'personas', eq: 3 },
     [
-      ['match.cluster', 'cluster is a reserved condition kind: it arrives with the predictive models (discovered personas) and cannot be used yet'],
+      ['match.cluster', 'model "personas" is not stored in the workspace; no personas models are stored (find personas with strata discover personas)'],
     ],
   ],
   [
@@ -132,7 +132,7 @@ const CASES: readonly [string, unknown, readonly (readonly [string, string])[]][
     'not without a condition',
     { not: null },
     [
-      ['match.not', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle), got null'],
+      ['match.not', 'expected a condition: a mapping with one kind key (all, any, not, trait, did, aggregate, activeDays, lastSeen, firstSeen, sequence, funnel, stopped, started, regularly, sessions, sessionDuration, segment, lifecycle, score, cluster), got null'],
     ],
   ],
   [

@@ -9,7 +9,7 @@ import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import type { Condition } from '../ir/nodes.js';
 import { ConditionChecker, isRecord, type CheckedCondition } from './condition-checker.js';
-import type { Objective, SegmentDefinition } from './definition.js';
+import type { ModelKindName, Objective, SegmentDefinition } from './definition.js';
 import { show } from './messages.js';
 import { ENVELOPE_SCHEMA } from './schemas.js';
 import { schemaErrors } from './schema-errors.js';
@@ -20,6 +20,12 @@ import { schemaErrors } from './schema-errors.js';
  */
 export interface SegmentContext {
   readonly lifecycle?: LifecycleModel;
+  /**
+   * The stored models, key -> kind (`modelCatalogue(store)` in src/models/registry):
+   * `{score: MODEL}` must name a churn or propensity model of it, `{cluster: MODEL}` a
+   * personas model. Absent: no model is stored, so every such condition is an error.
+   */
+  readonly models?: ReadonlyMap<string, ModelKindName>;
 }
 
 export interface CheckedSegment {
@@ -47,7 +53,7 @@ export function checkSegment(input: unknown, plan: TrackingPlan, context: Segmen
       { message: `expected a segment definition: a mapping with key, name, objective, rationale and match, got ${show(raw)}` },
     ]);
   }
-  const checker = new ConditionChecker(plan, context.lifecycle ? { lifecycle: context.lifecycle } : {});
+  const checker = new ConditionChecker(plan, { ...(context.lifecycle ? { lifecycle: context.lifecycle } : {}), ...(context.models ? { models: context.models } : {}) });
   const root = Object.hasOwn(raw, 'match') ? checker.check(raw.match, 'match') : undefined;
   const errors = dedupe([...schemaErrors(ENVELOPE_SCHEMA, raw, ''), ...checker.errors]);
 
@@ -82,7 +88,7 @@ export function checkConditionDocument(
   raw: unknown,
   plan: TrackingPlan,
   path: string,
-  options: { readonly lifecycle?: LifecycleModel; readonly stageCondition?: boolean } = {},
+  options: { readonly lifecycle?: LifecycleModel; readonly stageCondition?: boolean; readonly models?: ReadonlyMap<string, ModelKindName> } = {},
 ): { readonly condition: Condition | undefined; readonly errors: readonly ErrorDetail[] } {
   const checker = new ConditionChecker(plan, options);
   const checked = checker.check(withoutUndefined(raw), path);

@@ -26,3 +26,4 @@ export {
   type SkippedTick,
   type RefreshOutcome,
 } from './scheduler.js';
+export { scoreRunsFor, withModelCatalogue } from './score-runs.js';

@@ -26,9 +26,11 @@ import {
   canonicalDefinitionJson,
   definitionHash,
   validateSegment,
+  type ModelKindName,
   type SegmentContext,
   type SegmentDefinition,
 } from '../language/index.js';
+import { scoreRunsFor, withModelCatalogue } from './score-runs.js';
 import { segmentNotFound } from './close-keys.js';
 import { writeMemberIds } from './member-export.js';
 import {
@@ -159,8 +161,9 @@ const NO_ROWS = 'SELECT 1 AS none WHERE 1 = 0';
 
 export class SegmentRegistry {
   private readonly now: () => number;
-  /** What definitions are checked and lowered against besides the plan. */
-  readonly context: SegmentContext;
+  private readonly lifecycle: LifecycleModel | undefined;
+  /** The model catalogue as last read from the store (segmentContext()). */
+  private models: ReadonlyMap<string, ModelKindName> | undefined;
   private planApplied = false;
 
   constructor(
@@ -169,7 +172,22 @@ export class SegmentRegistry {
     options: SegmentRegistryOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.context = options.lifecycle ? { lifecycle: options.lifecycle } : {};
+    this.lifecycle = options.lifecycle;
+  }
+
+  /**
+   * What definitions are checked and lowered against besides the plan: the lifecycle model
+   * and the model catalogue as last read (none before the first segmentContext(), add,
+   * compute or currentSegments call). Use segmentContext() to read the catalogue now.
+   */
+  get context(): SegmentContext {
+    return { ...(this.lifecycle ? { lifecycle: this.lifecycle } : {}), ...(this.models ? { models: this.models } : {}) };
+  }
+
+  /** The context with the store's model catalogue read now (`{score: MODEL}` and `{cluster: MODEL}` are checked against it). */
+  async segmentContext(): Promise<SegmentContext> {
+    this.models = (await withModelCatalogue(this.store)).models;
+    return this.context;
   }
 
   private get d() {
@@ -182,7 +200,8 @@ export class SegmentRegistry {
    * the new ones, without cycles. All or nothing.
    */
   async add(definitions: readonly SegmentDefinition[]): Promise<AddResult[]> {
-    const validated = definitions.map((def) => validateSegment(def, this.plan, this.context));
+    const context = await this.segmentContext();
+    const validated = definitions.map((def) => validateSegment(def, this.plan, context));
     const seen = new Map<string, number>();
     validated.forEach((def, i) => {
       const prior = seen.get(def.key);
@@ -198,9 +217,9 @@ export class SegmentRegistry {
     return this.store.transaction(async () => {
       const stored = await this.latestVersions();
       const incoming = new Map(validated.map((def) => [def.key, def]));
-      const resolve = this.resolver(stored, incoming);
+      const resolve = this.resolver(stored, incoming, context);
       // Building the IR inlines references: unknown keys and cycles through a new definition fail here.
-      for (const def of validated) buildSegmentIR(def, this.plan, resolve, this.context);
+      for (const def of validated) buildSegmentIR(def, this.plan, resolve, context);
 
       const createdAt = this.d.timestampLiteral(this.now());
       const results: AddResult[] = [];
@@ -274,9 +293,12 @@ export class SegmentRegistry {
     const targets = keys === undefined ? [...all.keys()] : unique(keys);
     if (targets.length === 0) return [];
     await this.ensurePlanColumns();
-    const resolve = this.storedResolver(all);
-    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve, this.context));
-    const compile = (dialect: SqlDialect) => compileSegmentBatch(irs, { dialect, asOfMs });
+    const context = await this.segmentContext();
+    const resolve = this.storedResolver(all, context);
+    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve, context));
+    // Each model's scoring run as of asOf, resolved once: every shard's query names the same run.
+    const scoreRuns = await scoreRunsFor(this.store, irs, asOfMs);
+    const compile = (dialect: SqlDialect) => compileSegmentBatch(irs, { dialect, asOfMs, scoreRuns });
     const columnOf = new Map(compile(this.d).columns.map((c) => [c.key, c.column]));
     const columns = targets.map((key) => {
       const column = columnOf.get(key);
@@ -583,8 +605,9 @@ GROUP BY a_id, b_id`;
   async currentSegments(keys?: readonly string[]): Promise<CurrentSegment[]> {
     const all = keys === undefined ? await this.latestVersions() : await this.requireLatest(keys);
     const targets = keys === undefined ? [...all.keys()] : unique(keys);
-    const resolve = this.storedResolver(all);
-    return targets.map((key) => ({ key, version: all.get(key)!.version, ir: buildSegmentIR(resolve(key)!, this.plan, resolve, this.context) }));
+    const context = await this.segmentContext();
+    const resolve = this.storedResolver(all, context);
+    return targets.map((key) => ({ key, version: all.get(key)!.version, ir: buildSegmentIR(resolve(key)!, this.plan, resolve, context) }));
   }
 
   // --- internals ---------------------------------------------------------------------
@@ -719,7 +742,7 @@ ORDER BY key`,
   }
 
   /** Resolve references among stored definitions, re-validated against the current plan on first use. */
-  private storedResolver(stored: Map<string, StoredVersion>): (key: string) => SegmentDefinition | undefined {
+  private storedResolver(stored: Map<string, StoredVersion>, context: SegmentContext): (key: string) => SegmentDefinition | undefined {
     const cache = new Map<string, SegmentDefinition>();
     return (key) => {
       const hit = cache.get(key);
@@ -728,12 +751,12 @@ ORDER BY key`,
       if (!v) return undefined;
       let def: SegmentDefinition;
       try {
-        def = validateSegment(JSON.parse(v.definitionJson), this.plan, this.context);
+        def = validateSegment(JSON.parse(v.definitionJson), this.plan, context);
       } catch (e) {
         if (!isStrataError(e)) throw e;
         throw new StrataError(
           'SEGMENT_INVALID',
-          `stored segment "${key}" (version ${v.version}) no longer fits the tracking plan: ${e.message}`,
+          `stored segment "${key}" (version ${v.version}) no longer fits the tracking plan${context.models ? ' or the stored models' : ''}: ${e.message}`,
           e.details,
           { cause: e },
         );
@@ -744,8 +767,12 @@ ORDER BY key`,
   }
 
   /** New definitions take precedence over stored ones of the same key. */
-  private resolver(stored: Map<string, StoredVersion>, incoming: Map<string, SegmentDefinition>): (key: string) => SegmentDefinition | undefined {
-    const fromStore = this.storedResolver(stored);
+  private resolver(
+    stored: Map<string, StoredVersion>,
+    incoming: Map<string, SegmentDefinition>,
+    context: SegmentContext,
+  ): (key: string) => SegmentDefinition | undefined {
+    const fromStore = this.storedResolver(stored, context);
     return (key) => incoming.get(key) ?? fromStore(key);
   }
 }
