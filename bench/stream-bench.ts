@@ -132,7 +132,7 @@ function dataset(data: Data): MemoryDataset {
   forEachLine(data.chunks, (line, n) => {
     const r = parser.parseLine(line, n)!;
     if (r.kind === 'event') events.push(r);
-    else profiles.set(r.userId, { ...profiles.get(r.userId), ...r.traits });
+    else if (r.kind === 'profile') profiles.set(r.userId, { ...profiles.get(r.userId), ...r.traits });
   });
   return { events, profiles };
 }
@@ -153,7 +153,7 @@ function feed(data: Data, segments: readonly SegmentIR[], onChange: () => void):
   forEachLine(data.chunks, (line, n) => {
     const r = parser.parseLine(line, n)!;
     if (r.kind === 'event') ev.push(r);
-    else ev.pushProfile(r.userId, r.traits);
+    else if (r.kind === 'profile') ev.pushProfile(r.userId, r.traits);
   });
   return ev;
 }

@@ -167,7 +167,7 @@ describe('strata stream', () => {
     expect(changesOf(first.stdout + second.stdout)).toEqual(changesOf(whole.stdout));
     expect(second.stderr).toMatch(/continued from a saved state/);
     const header = JSON.parse((await readFile(state, 'utf8')).split('\n')[0]!) as Record<string, unknown>;
-    expect(header).toMatchObject({ format: 'strata-stream-state', version: 1, clock: 'event' });
+    expect(header).toMatchObject({ format: 'strata-stream-state', version: 2, clock: 'event' });
   });
 
   it('refuses a state saved for other segments, unknown segments and bad options', async () => {

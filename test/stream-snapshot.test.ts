@@ -226,8 +226,8 @@ describe('what a restore refuses', () => {
       await writeFile(p, content);
       return p;
     };
-    const v2 = await write('v2.jsonl', [JSON.stringify({ ...header, version: 2 }), ...lines.slice(1)].join('\n'));
-    expect((await refusal(() => readStreamState(v2))).message).toMatch(/version 2 is not readable by this Strata, which reads version 1/);
+    const v3 = await write('v3.jsonl', [JSON.stringify({ ...header, version: 3 }), ...lines.slice(1)].join('\n'));
+    expect((await refusal(() => readStreamState(v3))).message).toMatch(/version 3 is not readable by this Strata, which reads versions 1 and 2/);
     const other = await write('other.jsonl', '{"format":"something-else"}\n');
     expect((await refusal(() => readStreamState(other))).message).toMatch(/not a Strata stream state/);
     const cut = await write('cut.jsonl', lines.slice(0, -1).join('\n'));

@@ -13,10 +13,15 @@
  *
  * After each step of a feed the harness can compare membership with the batch evaluator
  * at the stream's asOf over the events fed so far.
+ *
+ * Scoring runs (optional) arrive as score blocks (`pushScores`), in random order between
+ * the events and profiles, a run sometimes split in two blocks; in a `released` feed all
+ * before the clock starts, so every change a run causes is exact too. The batch evaluator
+ * reads the rows received so far.
  */
-import { evaluateSegments, type MemoryDataset, type MemoryEvent, type MemoryValue } from '../../src/segments/evaluate/index.js';
+import { evaluateSegments, type MemoryDataset, type MemoryEvent, type MemoryScoreRun, type MemoryScoreValues, type MemoryValue } from '../../src/segments/evaluate/index.js';
 import type { SegmentIR } from '../../src/segments/ir/nodes.js';
-import { createStreamEvaluator, type MembershipChange, type StreamClock, type StreamEvaluator } from '../../src/segments/stream/index.js';
+import { createStreamEvaluator, type MembershipChange, type StreamClock, type StreamEvaluator, type StreamScoreBlock } from '../../src/segments/stream/index.js';
 import { prng } from './prng.js';
 
 export type FeedKind = 'released' | 'late-event-clock' | 'late-manual-clock';
@@ -27,6 +32,8 @@ export interface FeedInput {
   /** Profiles in the order they are upserted. */
   readonly profiles: readonly { readonly userId: string; readonly traits: Readonly<Record<string, MemoryValue>> }[];
   readonly asOfMs: number;
+  /** Scoring runs (run ids unique per model). */
+  readonly scoreRuns?: readonly MemoryScoreRun[];
 }
 
 export interface FeedOptions {
@@ -58,6 +65,30 @@ export function mergedProfiles(profiles: FeedInput['profiles']): Map<string, Rec
   const out = new Map<string, Record<string, MemoryValue>>();
   for (const p of profiles) out.set(p.userId, { ...(out.get(p.userId) ?? {}), ...p.traits });
   return out;
+}
+
+/** A run's rows in one or two blocks (random split), as the stream receives them. */
+export function scoreBlocks(runs: readonly MemoryScoreRun[], random: () => number): StreamScoreBlock[] {
+  const out: StreamScoreBlock[] = [];
+  for (const r of runs) {
+    const rows = [...r.rows].map(([userId, v]) => ({ userId, ...v }));
+    const cut = random() < 0.3 ? Math.floor(random() * (rows.length + 1)) : rows.length;
+    out.push({ model: r.model, runId: r.runId, asOfMs: r.asOfMs, rows: rows.slice(0, cut) });
+    if (cut < rows.length) out.push({ model: r.model, runId: r.runId, asOfMs: r.asOfMs, rows: rows.slice(cut) });
+  }
+  return out;
+}
+
+/** The runs as far as these blocks have delivered them (a run with no row delivered yet is not there). */
+export function receivedRuns(blocks: readonly StreamScoreBlock[]): MemoryScoreRun[] {
+  const byKey = new Map<string, { model: string; runId: number; asOfMs: number; rows: Map<string, MemoryScoreValues> }>();
+  for (const b of blocks) {
+    const key = `${b.model}\u0000${b.runId}`;
+    let r = byKey.get(key);
+    if (!r) byKey.set(key, (r = { model: b.model, runId: b.runId, asOfMs: b.asOfMs, rows: new Map() }));
+    for (const row of b.rows) r.rows.set(row.userId, { score: row.score, percentile: row.percentile, cluster: row.cluster });
+  }
+  return [...byKey.values()];
 }
 
 export function sortedMembers(m: Map<string, Set<string>>): Record<string, string[]> {
@@ -98,11 +129,12 @@ export function feed(input: FeedInput, options: FeedOptions): FeedResult {
   });
   const fed: MemoryEvent[] = [];
   const profilesFed: FeedInput['profiles'][number][] = [];
+  const blocksFed: StreamScoreBlock[] = [];
   let steps = 0;
   const check = (label: string) => {
     const asOf = ev.asOfMs;
     if (asOf === null) return;
-    const data: MemoryDataset = { events: fed, profiles: mergedProfiles(profilesFed) };
+    const data: MemoryDataset = { events: fed, profiles: mergedProfiles(profilesFed), scoreRuns: receivedRuns(blocksFed) };
     const batch = sortedMembers(evaluateSegments(input.segments, data, asOf));
     const stream = sortedMembers(membershipOf(ev, keys));
     if (JSON.stringify(batch) !== JSON.stringify(stream)) {
@@ -118,12 +150,21 @@ export function feed(input: FeedInput, options: FeedOptions): FeedResult {
   const events = options.kind === 'released' ? [...input.events] : withinLateness(input.events.filter((e) => e.ts < input.asOfMs), options.latenessMs, random);
   // Sorted, so profiles keep their order (a later value of a trait replaces an earlier one).
   const profileAt = input.profiles.map(() => Math.floor(random() * (events.length + 1))).sort((a, b) => a - b);
+  // Score blocks in random order (a run's blocks in order), at random points (released: before the clock starts).
+  const blocks = shuffled(scoreBlocks(input.scoreRuns ?? [], random), random);
+  const blockAt = blocks.map(() => (options.kind === 'released' ? 0 : Math.floor(random() * (events.length + 1)))).sort((a, b) => a - b);
   const pushProfilesAt = (i: number) => {
     input.profiles.forEach((p, k) => {
       if (profileAt[k] !== i) return;
       ev.pushProfile(p.userId, p.traits);
       profilesFed.push(p);
       step(`after profile ${p.userId}`);
+    });
+    blocks.forEach((b, k) => {
+      if (blockAt[k] !== i) return;
+      ev.pushScores(b);
+      blocksFed.push(b);
+      step(`after score block ${JSON.stringify(b)}`);
     });
   };
 
@@ -183,7 +224,7 @@ function checkInstants(input: FeedInput, changes: readonly MembershipChange[]): 
     const k = JSON.stringify([c.segment, c.user, c.at]);
     net.set(k, [...(net.get(k) ?? []), c]);
   }
-  const data: MemoryDataset = { events: input.events, profiles: mergedProfiles(input.profiles) };
+  const data: MemoryDataset = { events: input.events, profiles: mergedProfiles(input.profiles), scoreRuns: input.scoreRuns ?? [] };
   const batchAt = new Map<number, Map<string, Set<string>>>();
   const batch = (asOf: number) => {
     let m = batchAt.get(asOf);
@@ -203,4 +244,17 @@ function checkInstants(input: FeedInput, changes: readonly MembershipChange[]): 
     }
   }
   return problems;
+}
+
+/** A shuffle that keeps the blocks of one run in their order (the later block of a split run after the earlier). */
+function shuffled(blocks: readonly StreamScoreBlock[], random: () => number): StreamScoreBlock[] {
+  const keyed = blocks.map((b, i) => ({ b, i, key: random() }));
+  // A split run's second block takes a key after its first.
+  for (let i = 1; i < keyed.length; i++) {
+    const prev = keyed[i - 1]!;
+    const cur = keyed[i]!;
+    if (prev.b.model === cur.b.model && prev.b.runId === cur.b.runId && cur.key < prev.key) cur.key = prev.key + (1 - prev.key) * random();
+  }
+  keyed.sort((a, b) => a.key - b.key || a.i - b.i);
+  return keyed.map((k) => k.b);
 }

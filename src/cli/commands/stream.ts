@@ -1,7 +1,8 @@
 /**
- * `strata stream`: JSON lines of events and profiles on stdin, membership changes as JSON
- * lines on stdout, evaluated incrementally (src/segments/stream). The shell only wires
- * the pieces: segments from the registry, the clock, the state file, and reporting.
+ * `strata stream`: JSON lines of events, profiles and model score rows on stdin, membership
+ * changes as JSON lines on stdout, evaluated incrementally (src/segments/stream). The shell
+ * only wires the pieces: segments from the registry, the store's scoring runs at start, the
+ * clock, the state file, and reporting.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -14,13 +15,17 @@ import {
   forEachJsonLine,
   loadStreamSegments,
   readStreamState,
+  ScoreBlockBuffer,
+  seedStreamScores,
   STREAM_V8_FLAGS,
   StreamEvaluator,
   StreamRecordParser,
   writeStreamState,
   type MembershipChange,
   type RejectedEvent,
+  type SeededScores,
   type StreamEvaluatorOptions,
+  type StreamModelKind,
 } from '../../segments/stream/index.js';
 import { formatInstant, MS } from '../../time/time.js';
 import { CommandContext, type CliIo } from '../context.js';
@@ -81,12 +86,18 @@ export function registerStream(program: Command, io: CliIo): void {
     .command('stream')
     .summary('evaluate segments incrementally on a stream of events (JSON lines in, changes out)')
     .description(
-      'Read events and profiles as JSON lines on stdin; write who enters and leaves\n' +
-        'each segment as JSON lines on stdout, the moment it happens. Input lines:\n' +
+      'Read events, profiles and model scores as JSON lines on stdin; write who\n' +
+        'enters and leaves each segment as JSON lines on stdout, the moment it\n' +
+        'happens. Input lines:\n' +
         '  {"user_id":"u1","event":"buy","timestamp":"2024-05-01T12:00:00Z",\n' +
         '   "properties":{"amount":30}}\n' +
         '  {"type":"profile","user_id":"u1","traits":{"plan":"pro"}}\n' +
-        'checked against the tracking plan like ingest. Output lines:\n' +
+        '  {"type":"score","model":"churn-risk","run":12,"as_of":"2024-05-01T00:00:00Z",\n' +
+        '   "user_id":"u1","score":0.83,"percentile":91.5}   (personas: "cluster":2)\n' +
+        'checked against the tracking plan like ingest (score rows: against the\n' +
+        'stored models). At start the stream loads the store\'s scoring runs of the\n' +
+        'models its segments read; a run replaces the previous one once the clock\n' +
+        'reaches its as_of (send a run\'s rows consecutively). Output lines:\n' +
         '  {"type":"entered","segment":"power-users","user":"u1",\n' +
         '   "at":"2024-05-01T12:00:00.000Z"}\n' +
         'where `at` is the last instant with the old membership. The clock is the\n' +
@@ -129,8 +140,11 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
   // This process is now a stream: tune its garbage collector for one (see STREAM_V8_FLAGS).
   for (const flag of STREAM_V8_FLAGS) setFlagsFromString(flag);
   const config = await ctx.loadConfig();
-  const segments = await ctx.withRegistry((registry) => loadStreamSegments(registry, config.plan, opts.segments), config);
-  const parser = new StreamRecordParser(config.plan);
+  const { segments, models } = await ctx.withRegistry(async (registry) => {
+    const loaded = await loadStreamSegments(registry, config.plan, opts.segments);
+    return { segments: loaded, models: (registry.context.models ?? new Map()) as ReadonlyMap<string, StreamModelKind> };
+  }, config);
+  const parser = new StreamRecordParser(config.plan, { models });
   const out = new ChangeWriter(io);
   const problems = { invalid: 0, late: 0, shown: 0 };
   let lineNumber = 0;
@@ -158,9 +172,26 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
   const before = ev.stats();
   const wall = opts.asOfClock === 'wall';
   if (wall) ev.tick(Date.now());
+  // The scores `strata model score` stored, so the stream need not replay them.
+  const seeded: SeededScores = ev.scoreModels.length > 0 ? await ctx.withStore((store) => seedStreamScores(ev, store), config) : { runs: 0, rows: 0, skipped: 0 };
+  const scores = new ScoreBlockBuffer(ev);
+  const flushScores = () => {
+    const first = scores.firstPlace;
+    try {
+      scores.flush();
+    } catch (e) {
+      if (!isStrataError(e)) throw e;
+      problems.invalid++;
+      problem(`line ${first}: score rows refused: ${e.message}`);
+    }
+  };
+  // A run's rows apply together: held until another record comes, or the input idles for a tick.
+  let linesAtTick = 0;
   // Time-driven changes must come out while the input is quiet, too.
   const timer = wall
     ? setInterval(() => {
+        if (lineNumber === linesAtTick) flushScores();
+        linesAtTick = lineNumber;
         ev.tick(Date.now());
         void out.flush();
       }, tickMs)
@@ -198,6 +229,12 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
             return;
           }
           if (record === null) return;
+          if (record.kind === 'score') {
+            if (!scores.continues(record)) flushScores();
+            scores.add(record, n);
+            return;
+          }
+          if (scores.size > 0) flushScores();
           if (record.kind === 'event') ev.push(record);
           else ev.pushProfile(record.userId, record.traits);
         },
@@ -207,6 +244,7 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
           await out.flush();
           if (stateFile && snapshotEvery !== undefined && lines - lastSnapshot >= snapshotEvery) {
             lastSnapshot = lines;
+            flushScores();
             await writeStreamState(stateFile, ev.snapshot());
           }
           return !stop.signal.aborted;
@@ -216,6 +254,7 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
       // A destroyed input (Ctrl-C) ends the stream; anything else is a failure.
       if (!stop.signal.aborted) throw e;
     }
+    flushScores();
     if (wall) ev.tick(Date.now());
     await out.flush();
     if (stateFile) stateBytes = await writeStreamState(stateFile, ev.snapshot());
@@ -234,6 +273,9 @@ async function runStream(ctx: CommandContext, opts: StreamOptions): Promise<void
     rejectedLate: problems.late,
     invalidLines: problems.invalid,
     profiles: stats.profiles - before.profiles,
+    scoreRows: stats.scoreRows - before.scoreRows - seeded.rows,
+    seededScoreRuns: seeded.runs,
+    seededScoreRows: seeded.rows,
     changes: stats.changes - before.changes,
     users: stats.users,
     asOf: stats.asOfMs === null ? null : formatInstant(stats.asOfMs),
@@ -254,6 +296,9 @@ function formatSummary(s: {
   rejectedLate: number;
   invalidLines: number;
   profiles: number;
+  scoreRows: number;
+  seededScoreRuns: number;
+  seededScoreRows: number;
   changes: number;
   users: number;
   asOf: string | null;
@@ -268,6 +313,9 @@ function formatSummary(s: {
     `${n(s.changes)} membership changes; ${n(s.users)} users; as of ${s.asOf ?? '(no clock yet)'}${s.restored ? '; continued from a saved state' : ''}`,
     `members: ${Object.entries(s.members).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`,
   ];
+  if (s.seededScoreRuns > 0 || s.scoreRows > 0) {
+    lines.push(`scores: ${n(s.seededScoreRuns)} scoring runs (${n(s.seededScoreRows)} rows) loaded from the store, ${n(s.scoreRows)} score rows streamed`);
+  }
   if (s.state) lines.push(`state saved to ${s.state.file} (${n(s.state.bytes ?? 0)} bytes)`);
   return `${lines.join('\n')}\n`;
 }

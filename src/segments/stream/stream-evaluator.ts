@@ -17,7 +17,9 @@
  * Changes. A change's `at` is the last instant with the old membership: membership is
  * the new value for every asOf after `at`. An event at t that makes a user enter has
  * at = t (as of t + 1 ms the event exists); a 30-day window that loses the event exits at
- * t + 30d. A late event, or a profile update, takes effect at the clock's current instant.
+ * t + 30d. A late event, a profile update, or rows of a scoring run whose as_of has
+ * passed, take effect at the clock's current instant; a run whose as_of is ahead of the
+ * clock takes effect exactly at its as_of (at = as_of - 1 ms).
  * Time alone changes membership only through ticks (and, with clock 'event', through the
  * clock advancing with the data): each user carries the instant its conditions may next
  * change without input, and sits in a priority queue keyed by it, so a tick touches only
@@ -41,6 +43,10 @@
  *   sessions' count, total and max duration) and read the unsealed tail raw;
  * - one number array (UserState.state): per leaf its result and next-change instant, per
  *   segment its membership and next-change instant, and numeric summaries.
+ * Model scores (`score`, `percentile`, `cluster` conditions) are global, per model, not per
+ * user: the runs not yet superseded, each with its rows (stream-scores.ts states the rule
+ * and the bound); a queue of pending runs wakes the users a run concerns when the clock
+ * reaches its as_of.
  * Sealing runs at most every SEAL_STEP_MS of a user's clock and a full trim every
  * TRIM_STEP_MS (a series is trimmed whenever it grows), so state may exceed the bound by
  * that much. So state is bounded by the events within (longest relative window +
@@ -60,6 +66,7 @@ import type { SegmentIR } from '../ir/nodes.js';
 import type { MeasureCache } from './stream-leaves.js';
 import type { Measure, MeasureValue, SeriesSpec } from './stream-measures.js';
 import { compileStreamPlan, matchesStatic, payloadOf, PROGRAM_RESULT, type SegmentProgram, type StreamPlan } from './stream-plan.js';
+import { ModelScores, type SavedScoreRun, type SavedScoreRow, type ScorePushResult, type StreamScoreBlock } from './stream-scores.js';
 import { numberOrNull, SESSION_ADDED, SESSION_GREW, SESSION_RESHAPED, SessionList, SortedSeries, type SavedSeries, type SavedSessions } from './sorted-series.js';
 import { TimerHeap } from './timer-heap.js';
 import { UserState } from './user-state.js';
@@ -111,6 +118,8 @@ export interface StreamStats {
   readonly users: number;
   readonly changes: number;
   readonly wakeUps: number;
+  /** Rows of scoring runs received (pushScores), used or not. */
+  readonly scoreRows: number;
   /** null until the clock starts. */
   readonly asOfMs: number | null;
   readonly members: Readonly<Record<string, number>>;
@@ -127,7 +136,9 @@ export const DEFAULT_LATENESS_MS = 3_600_000;
 export const STREAM_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
 export const STREAM_STATE_FORMAT = 'strata-stream-state';
-export const STREAM_STATE_VERSION = 1;
+/** Version 2 added model scores (`scoreRun` lines); version 1 files (no scores) are still read. */
+export const STREAM_STATE_VERSION = 2;
+export const STREAM_STATE_READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface StreamStateHeader {
   readonly format: typeof STREAM_STATE_FORMAT;
@@ -139,7 +150,16 @@ export interface StreamStateHeader {
   /** Each segment with the sha256 of its IR; restoring against other definitions is refused. */
   readonly segments: readonly { readonly key: string; readonly hash: string }[];
   readonly layout: string;
-  readonly counters: { readonly events: number; readonly applied: number; readonly rejectedLate: number; readonly profiles: number; readonly changes: number; readonly wakeUps: number };
+  readonly counters: {
+    readonly events: number;
+    readonly applied: number;
+    readonly rejectedLate: number;
+    readonly profiles: number;
+    readonly changes: number;
+    readonly wakeUps: number;
+    /** Absent in version 1. */
+    readonly scoreRows?: number;
+  };
 }
 
 export interface SavedUser {
@@ -161,6 +181,8 @@ export interface StreamSnapshot {
   /** Events ahead of a manual clock, and profiles that arrived before the clock started. */
   readonly pending: readonly StreamEvent[];
   readonly preClockProfiles: readonly { readonly userId: string; readonly traits: Readonly<Record<string, MemoryValue>> }[];
+  /** Scoring runs not superseded, with their rows (absent: none, as in version 1). */
+  readonly scoreRuns?: Iterable<SavedScoreRun>;
 }
 
 /** Why a leaf is re-evaluated: only series its measure grows with gained entries, or anything else. */
@@ -191,6 +213,8 @@ export class StreamEvaluator {
   private readonly users = new Map<string, UserState>();
   private readonly wakes = new TimerHeap<UserState>();
   private readonly pending = new TimerHeap<StreamEvent>();
+  /** Per scoring run ahead of the clock: its model, at its as_of (stale entries settle nothing). */
+  private readonly activations = new TimerHeap<ModelScores>();
   private preClock: { userId: string; traits: Readonly<Record<string, MemoryValue | null | undefined>> }[] = [];
   private now = -Infinity;
   private readonly counts: { series: number; gaps: number; anchors: number; measures: number; leaves: number; segments: number; slots: number };
@@ -213,7 +237,7 @@ export class StreamEvaluator {
 
   /** The time of the event being applied: series leaves marked GREW grew by an entry there. */
   private grownAt = NaN;
-  private counters = { events: 0, applied: 0, rejectedLate: 0, profiles: 0, changes: 0, wakeUps: 0 };
+  private counters = { events: 0, applied: 0, rejectedLate: 0, profiles: 0, changes: 0, wakeUps: 0, scoreRows: 0 };
 
   constructor(options: StreamEvaluatorOptions) {
     this.plan = compileStreamPlan(options.segments);
@@ -305,13 +329,59 @@ export class StreamEvaluator {
     for (;;) {
       const tp = this.pending.peekTime();
       const tw = this.wakes.peekTime();
-      const next = Math.min(tp, tw);
+      const ta = this.activations.peekTime();
+      const next = Math.min(tp, tw, ta);
       if (next > nowMs) break;
       if (next > this.now) this.now = next;
-      if (tp <= tw) this.apply(this.pending.pop()!, this.now);
+      // A run effective at t comes first, so everything evaluated at t reads it.
+      if (ta <= tp && ta <= tw) this.activate();
+      else if (tp <= tw) this.apply(this.pending.pop()!, this.now);
       else this.popWake();
     }
     this.now = nowMs;
+  }
+
+  /**
+   * Rows of one scoring run (stream-scores.ts). A run effective at the clock (as_of at or
+   * before it, and later than the run read until now) takes effect at the clock's current
+   * instant, as a profile update does: the users of the old run and of this block are
+   * re-evaluated. A run ahead of the clock takes effect when the clock reaches its as_of.
+   * The rows of one block apply together, so send a run as one block where possible: a run
+   * applied block by block is partly there in between (users of the old run whose new row
+   * has not come yet have no value).
+   */
+  pushScores(block: StreamScoreBlock): ScorePushResult {
+    this.counters.scoreRows += block.rows.length;
+    const m = this.plan.models.get(block.model);
+    if (!m) return 'unused';
+    if (m.superseded(block.runId, block.asOfMs)) return 'superseded';
+    const known = m.find(block.runId) !== undefined;
+    const run = m.run(block.runId, block.asOfMs);
+    for (const r of block.rows) run.rows.set(r.userId, { score: r.score, percentile: r.percentile, cluster: r.cluster });
+    // Before the clock starts, every run waits (now is -Infinity); the start settles them.
+    if (block.asOfMs > this.now) {
+      if (!known) this.activations.push(block.asOfMs, m);
+      return 'pending';
+    }
+    if (m.active !== run) this.settleModel(m, this.now);
+    else this.reevaluate(m, block.rows.map((r) => r.userId), this.now);
+    return 'applied';
+  }
+
+  /** Whether rows of this run would be read at or after the clock (false: superseded, or no segment reads the model). */
+  wantsScoreRun(model: string, runId: number, asOfMs: number): boolean {
+    const m = this.plan.models.get(model);
+    return m !== undefined && !m.superseded(runId, asOfMs);
+  }
+
+  /** Whether the stream holds rows of this run already (restored from a state, or received). */
+  hasScoreRun(model: string, runId: number): boolean {
+    return this.plan.models.get(model)?.find(runId) !== undefined;
+  }
+
+  /** The models the evaluated segments read. */
+  get scoreModels(): string[] {
+    return [...this.plan.models.keys()];
   }
 
   /** Members of a segment as of the current clock. */
@@ -359,18 +429,50 @@ export class StreamEvaluator {
 
   private startClock(instant: number): void {
     this.now = instant;
+    // Runs that arrived before the clock: the one effective now is read from the start (no user exists yet).
+    for (const m of this.plan.models.values()) this.settleModel(m, instant);
     const early = this.preClock;
     this.preClock = [];
     for (const p of early) this.applyProfile(p.userId, p.traits, instant);
   }
 
-  /** Re-evaluate users whose wake-up is before `limit` (or at it, when inclusive). */
+  /**
+   * Re-evaluate users whose wake-up is before `limit` (or at it, when inclusive), and
+   * settle scoring runs effective up to `limit` (inclusive: what is applied at limit reads them).
+   */
   private runWakes(limit: number, inclusive: boolean): void {
     for (;;) {
       const t = this.wakes.peekTime();
+      const ta = this.activations.peekTime();
+      if (ta <= limit && ta <= t) {
+        if (ta > this.now) this.now = ta;
+        this.activate();
+        continue;
+      }
       if (t > limit || (t === limit && !inclusive)) return;
       if (t > this.now) this.now = t;
       this.popWake();
+    }
+  }
+
+  /** The clock reached a pending run's as_of: its model reads the run effective now. */
+  private activate(): void {
+    this.settleModel(this.activations.pop()!, this.now);
+  }
+
+  private settleModel(m: ModelScores, asOf: number): void {
+    const users = m.settle(asOf);
+    if (users !== null) this.reevaluate(m, users, asOf);
+  }
+
+  /** Re-evaluate the model's leaves for these users (those not in the population yet are left for their first input). */
+  private reevaluate(m: ModelScores, userIds: Iterable<string>, asOf: number): void {
+    for (const id of userIds) {
+      const u = this.users.get(id);
+      if (!u) continue;
+      this.prepare(u, asOf);
+      this.markDirty(m.leaves, CHANGED);
+      this.evaluate(u, asOf);
     }
   }
 
@@ -625,7 +727,17 @@ export class StreamEvaluator {
       .map(([, e]) => e)
       .sort((a, b) => a.ts - b.ts);
     const preClockProfiles = this.preClock.map((p) => ({ userId: p.userId, traits: definedTraits(p.traits) }));
-    return { header, users: this.savedUsers(), pending, preClockProfiles };
+    return { header, users: this.savedUsers(), pending, preClockProfiles, scoreRuns: this.savedScoreRuns() };
+  }
+
+  private *savedScoreRuns(): Generator<SavedScoreRun> {
+    for (const m of this.plan.models.values()) {
+      for (const r of m.runs) {
+        const rows: SavedScoreRow[] = [];
+        for (const [id, v] of r.rows) rows.push([id, v.score, v.percentile, v.cluster]);
+        yield { model: m.model, runId: r.runId, asOfMs: r.asOfMs, rows };
+      }
+    }
   }
 
   private *savedUsers(): Generator<SavedUser> {
@@ -674,10 +786,28 @@ export class StreamEvaluator {
     const h = snapshot.header;
     checkHeader(h, this);
     this.now = h.asOfMs ?? -Infinity;
-    this.counters = { ...h.counters };
+    this.counters = { ...h.counters, scoreRows: h.counters.scoreRows ?? 0 };
     for (const e of snapshot.pending) this.pending.push(e.ts + 1, e);
     this.preClock = snapshot.preClockProfiles.map((p) => ({ userId: p.userId, traits: p.traits }));
+    this.loadScoreRuns(snapshot.scoreRuns ?? []);
     for (const saved of snapshot.users) this.loadUser(saved);
+  }
+
+  /** Saved runs (a run may span several entries); the run effective at the clock is active again, later ones wait for it. */
+  private loadScoreRuns(saved: Iterable<SavedScoreRun>): void {
+    const pending = new Set<string>();
+    for (const r of saved) {
+      const m = this.plan.models.get(r.model);
+      // checkHeader has matched the definitions, so every saved model is read.
+      if (!m) throw new StrataError('STATE_INCOMPATIBLE', `stream state: scores of model "${r.model}", which no evaluated segment reads`, [{ path: `scoreRun.${r.model}`, message: 'expected the models of the saved segments' }]);
+      const run = m.run(r.runId, r.asOfMs);
+      for (const [id, score, percentile, cluster] of r.rows) run.rows.set(id, { score, percentile, cluster });
+      if ((this.now === -Infinity || r.asOfMs > this.now) && !pending.has(`${r.model}\u0000${r.runId}`)) {
+        pending.add(`${r.model}\u0000${r.runId}`);
+        this.activations.push(r.asOfMs, m);
+      }
+    }
+    if (this.now !== -Infinity) for (const m of this.plan.models.values()) m.settle(this.now);
   }
 
   private loadUser(saved: SavedUser): void {
@@ -715,9 +845,9 @@ function checkHeader(h: StreamStateHeader, ev: StreamEvaluator): void {
       { path: 'format', message: `expected "${STREAM_STATE_FORMAT}"` },
     ]);
   }
-  if (h.version !== STREAM_STATE_VERSION) {
-    throw new StrataError('STATE_INCOMPATIBLE', `${where}: version ${JSON.stringify(h.version)} is not readable by this Strata, which reads version ${STREAM_STATE_VERSION}`, [
-      { path: 'version', message: `expected ${STREAM_STATE_VERSION}` },
+  if (!STREAM_STATE_READABLE_VERSIONS.includes(h.version)) {
+    throw new StrataError('STATE_INCOMPATIBLE', `${where}: version ${JSON.stringify(h.version)} is not readable by this Strata, which reads versions ${STREAM_STATE_READABLE_VERSIONS.join(' and ')}`, [
+      { path: 'version', message: `expected one of ${STREAM_STATE_READABLE_VERSIONS.join(', ')}` },
     ]);
   }
   const saved = new Map(h.segments.map((s) => [s.key, s.hash]));

@@ -184,8 +184,72 @@ describe('StreamRecordParser: records', () => {
       ['{"user_id":"u","timestamp":"2024-05-01"}', 'line 2: event: missing event (event)'],
       ['{"user_id":"u","event":"nope","timestamp":"2024-05-01"}', 'line 2: event: event "nope" is not in the tracking plan'],
       ['{"user_id":"u","event":"view","timestamp":"2024-05-01","properties":[1]}', 'line 2: properties: "properties" is not an object'],
-      ['{"type":"other","user_id":"u"}', 'line 2: type: expected "event" or "profile", got "other"'],
+      ['{"type":"other","user_id":"u"}', 'line 2: type: expected "event", "profile" or "score", got "other"'],
     ];
     for (const [line, message] of cases) expect(failure(() => parser.parseLine(line, 2)).message.startsWith(message)).toBe(true);
+  });
+
+  describe('score records', () => {
+    const models = new Map([
+      ['churn-risk', 'churn' as const],
+      ['upgrade', 'propensity' as const],
+      ['personas', 'personas' as const],
+    ]);
+    const scoring = new StreamRecordParser(PLAN, { models });
+
+    it('reads a score row and a persona row, with as_of as any timestamp ingest reads', () => {
+      expect(scoring.parseLine('{"type":"score","model":"churn-risk","run":12,"as_of":"2024-05-01T00:00:00Z","user_id":"u1","score":0.83,"percentile":91.5}', 1)).toEqual({
+        kind: 'score',
+        model: 'churn-risk',
+        runId: 12,
+        asOfMs: Date.parse('2024-05-01T00:00:00Z'),
+        userId: 'u1',
+        score: 0.83,
+        percentile: 91.5,
+        cluster: null,
+      });
+      expect(scoring.parseLine('{"type":"score","model":"personas","run":3,"as_of":1714521600,"userId":7,"cluster":2}', 1)).toEqual({
+        kind: 'score',
+        model: 'personas',
+        runId: 3,
+        asOfMs: parseEventTimeMs('1714521600'),
+        userId: '7',
+        score: null,
+        percentile: null,
+        cluster: 2,
+      });
+    });
+
+    it('names the field at fault', () => {
+      const head = '"type":"score","run":1,"as_of":"2024-05-01","user_id":"u"';
+      const cases: [string, string][] = [
+        [`{${head},"model":"nope","score":0.1,"percentile":10}`, 'line 3: model: model "nope" is not in the model catalogue (stored: churn-risk, upgrade, personas;'],
+        [`{${head},"score":0.1,"percentile":10}`, 'line 3: model: expected a model key, got undefined'],
+        ['{"type":"score","model":"upgrade","run":0,"as_of":"2024-05-01","user_id":"u","score":0.1,"percentile":10}', 'line 3: run: expected a run id (a whole number >= 1), got 0'],
+        ['{"type":"score","model":"upgrade","run":"2","as_of":"2024-05-01","user_id":"u","score":0.1,"percentile":10}', 'line 3: run: expected a run id'],
+        ['{"type":"score","model":"upgrade","run":2,"user_id":"u","score":0.1,"percentile":10}', 'line 3: as_of: missing the instant the run is as of (as_of)'],
+        ['{"type":"score","model":"upgrade","run":2,"as_of":"soon","user_id":"u","score":0.1,"percentile":10}', 'line 3: as_of: unparseable timestamp'],
+        ['{"type":"score","model":"upgrade","run":2,"as_of":"2024-05-01","score":0.1,"percentile":10}', 'line 3: user_id: missing user (user_id)'],
+        [`{${head},"model":"upgrade","percentile":10}`, 'line 3: score: expected a finite number, got undefined'],
+        [`{${head},"model":"upgrade","score":"0.5","percentile":10}`, 'line 3: score: expected a finite number, got "0.5"'],
+        [`{${head},"model":"upgrade","score":0.5}`, 'line 3: percentile: expected the score\'s percentile rank within the run (a number from 0 to 100), got undefined'],
+        [`{${head},"model":"upgrade","score":0.5,"percentile":101}`, 'line 3: percentile: expected the score\'s percentile rank'],
+        [`{${head},"model":"upgrade","score":0.5,"percentile":50,"cluster":1}`, 'line 3: cluster: "upgrade" is a propensity model: its rows hold a score and a percentile, not a cluster'],
+        [`{${head},"model":"personas","cluster":1.5}`, 'line 3: cluster: expected a persona id (a whole number), got 1.5'],
+        [`{${head},"model":"personas","cluster":1,"score":0.2}`, 'line 3: score: "personas" is a personas model: its rows hold a cluster, not a score'],
+        [`{${head},"model":"personas","cluster":1,"asOf":"2024-05-01"}`, 'line 3: asOf: unknown field of a score record'],
+      ];
+      for (const [line, message] of cases) {
+        const f = failure(() => scoring.parseLine(line, 3));
+        expect({ line, message: f.message.slice(0, message.length) }).toEqual({ line, message });
+        expect(f.path).toBe(message.split(': ').slice(0, 2).join(': '));
+      }
+    });
+
+    it('refuses every score record when no model is stored', () => {
+      expect(failure(() => parser.parseLine('{"type":"score","model":"churn-risk","run":1,"as_of":"2024-05-01","user_id":"u","score":0.1,"percentile":10}', 1)).message).toBe(
+        'line 1: model: model "churn-risk" is not in the model catalogue (stored: none; train it with strata model train)',
+      );
+    });
   });
 });

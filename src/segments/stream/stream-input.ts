@@ -1,10 +1,13 @@
 /**
  * JSON lines for `strata stream`: events and profiles, checked against the tracking plan
  * with ingest's rules (src/store/duckdb/ingest-sql.ts states them in SQL,
- * src/ingest/event-time.ts for timestamps), one record at a time:
+ * src/ingest/event-time.ts for timestamps), and rows of model scoring runs, one record at
+ * a time:
  *
  *   {"user_id": "u1", "event": "purchase", "timestamp": "2024-05-01T12:00:00Z", "properties": {"amount": 30}}
  *   {"type": "profile", "user_id": "u1", "traits": {"plan": "pro"}}
+ *   {"type": "score", "model": "churn-risk", "run": 12, "as_of": "2024-05-01T00:00:00Z", "user_id": "u1", "score": 0.83, "percentile": 91.5}
+ *   {"type": "score", "model": "personas", "run": 3, "as_of": "2024-05-01T00:00:00Z", "user_id": "u1", "cluster": 2}
  *
  * - The user is `user_id` (or `userId`): a non-empty string, or a number (its digits).
  * - Events name a declared event; the timestamp is ISO-8601 or epoch seconds or
@@ -15,7 +18,17 @@
  *   strings from any scalar (an empty text is no value for the other types). null is no value.
  * - Undeclared properties and traits are dropped, or make the record invalid when the
  *   plan says `undeclared: reject`.
- * - `type` is reserved for "event" (the default) and "profile".
+ * - `type` is reserved for "event" (the default), "profile" and "score".
+ * - Score records are one user's row of a scoring run (what `strata model score` stores,
+ *   src/models/registry/model-store.ts): `model` a stored model's key (the parser's
+ *   catalogue; any other is an error), `run` its run id (a positive whole number; one run
+ *   keeps one `as_of`), `as_of` the instant the run is effective from (a timestamp as
+ *   above). A churn or propensity model's row has `score` (a finite number) and
+ *   `percentile` (0..100, the weak percentile rank within the run); a personas model's row
+ *   has `cluster` (a whole number), and nothing else. Other keys are errors (a misspelt
+ *   field would otherwise go unnoticed). A run replaces the model's previous run as a
+ *   whole once the clock reaches its as_of (users without a row in it have no value); the
+ *   stream applies the consecutive rows of one run together (stream-scores.ts).
  * An invalid record throws a StrataError naming the field and what was expected; the
  * caller (the CLI) reports it with its line number and goes on.
  */
@@ -25,9 +38,10 @@ import type { FieldType, TrackingPlan } from '../../schema/tracking-plan.js';
 import { MS, parseInstantMs } from '../../time/time.js';
 import type { MemoryValue } from '../evaluate/index.js';
 import type { StreamEvent } from './stream-evaluator.js';
+import type { StreamScoreRow } from './stream-scores.js';
 
-/** A parsed line: an event (itself a StreamEvent, ready to push) or a profile. */
-export type StreamRecord = StreamEventRecord | StreamProfileRecord;
+/** A parsed line: an event (itself a StreamEvent, ready to push), a profile, or one row of a scoring run. */
+export type StreamRecord = StreamEventRecord | StreamProfileRecord | StreamScoreRecord;
 
 export interface StreamEventRecord extends StreamEvent {
   readonly kind: 'event';
@@ -37,6 +51,21 @@ export interface StreamProfileRecord {
   readonly kind: 'profile';
   readonly userId: string;
   readonly traits: Readonly<Record<string, MemoryValue>>;
+}
+
+export interface StreamScoreRecord extends StreamScoreRow {
+  readonly kind: 'score';
+  readonly model: string;
+  readonly runId: number;
+  readonly asOfMs: number;
+}
+
+/** The model kinds of the store's catalogue (model-store.ts ModelKind), as the parser needs them. */
+export type StreamModelKind = 'churn' | 'propensity' | 'personas';
+
+export interface StreamRecordParserOptions {
+  /** The stored models, key -> kind (`modelCatalogue(store)`): score records must name one. */
+  readonly models?: ReadonlyMap<string, StreamModelKind>;
 }
 
 /** What ingest says a value should have been (ingest-sql.ts EXPECTED), so both report alike. */
@@ -49,6 +78,7 @@ const EXPECTED: Readonly<Record<FieldType, string>> = {
 
 const EVENT_KEYS = new Set(['type', 'user_id', 'userId', 'event', 'timestamp', 'event_id', 'properties']);
 const PROFILE_KEYS = new Set(['type', 'user_id', 'userId', 'traits']);
+const SCORE_KEYS = new Set(['type', 'user_id', 'userId', 'model', 'run', 'as_of', 'score', 'percentile', 'cluster']);
 /**
  * Numeric text as DuckDB's cast to DOUBLE reads it: surrounding blanks, optional sign,
  * digits (with `_` between them), fraction, exponent. Not hex, not Infinity or NaN.
@@ -79,10 +109,12 @@ export class StreamRecordParser {
   private readonly traits = new Map<string, FieldType>();
   private readonly flatTraits: readonly string[];
   private readonly rejectUndeclared: boolean;
+  private readonly models: ReadonlyMap<string, StreamModelKind>;
   private cachedDate = '';
   private cachedDayMs = NaN;
 
-  constructor(plan: TrackingPlan) {
+  constructor(plan: TrackingPlan, options: StreamRecordParserOptions = {}) {
+    this.models = options.models ?? new Map();
     for (const [name, spec] of Object.entries(plan.events)) {
       this.events.set(name, new Map(Object.entries(spec.properties).map(([p, f]) => [p, f.type])));
       // A reserved key (user_id, event, ...) names the record's own field, never a flat property.
@@ -106,11 +138,51 @@ export class StreamRecordParser {
   }
 
   parse(value: unknown, where: RecordPlace): StreamRecord {
-    if (!isObject(value)) throw invalid(where, 'expected a JSON object: an event {"user_id", "event", "timestamp", "properties"} or a profile {"type": "profile", "user_id", "traits"}');
+    if (!isObject(value)) {
+      throw invalid(where, 'expected a JSON object: an event {"user_id", "event", "timestamp", "properties"}, a profile {"type": "profile", "user_id", "traits"} or a score {"type": "score", "model", "run", "as_of", "user_id", ...}');
+    }
     const type = value.type;
     if (type === undefined || type === 'event') return this.event(value, where);
     if (type === 'profile') return this.profile(value, where);
-    throw invalid(where, `expected "event" or "profile", got ${JSON.stringify(type)}`, 'type');
+    if (type === 'score') return this.score(value, where);
+    throw invalid(where, `expected "event", "profile" or "score", got ${JSON.stringify(type)}`, 'type');
+  }
+
+  private score(value: Record<string, unknown>, where: RecordPlace): StreamScoreRecord {
+    for (const key in value) {
+      if (!SCORE_KEYS.has(key)) throw invalid(where, `unknown field of a score record (expected type, model, run, as_of, user_id, and score and percentile, or cluster)`, key);
+    }
+    const model = value.model;
+    if (typeof model !== 'string' || model === '') throw invalid(where, `expected a model key, got ${JSON.stringify(model)}`, 'model');
+    const kind = this.models.get(model);
+    if (kind === undefined) {
+      const known = [...this.models.keys()];
+      throw invalid(where, `model ${JSON.stringify(model)} is not in the model catalogue (stored: ${known.length > 0 ? known.join(', ') : 'none'}; train it with strata model train)`, 'model');
+    }
+    const runId = value.run;
+    if (typeof runId !== 'number' || !Number.isSafeInteger(runId) || runId < 1) throw invalid(where, `expected a run id (a whole number >= 1), got ${JSON.stringify(runId)}`, 'run');
+    const rawAsOf = value.as_of;
+    if (rawAsOf === undefined || rawAsOf === null || rawAsOf === '') throw invalid(where, 'missing the instant the run is as of (as_of)', 'as_of');
+    const asOfMs = typeof rawAsOf === 'string' || typeof rawAsOf === 'number' ? this.timeMs(String(rawAsOf)) : undefined;
+    if (asOfMs === undefined) throw invalid(where, `unparseable timestamp: expected ${EXPECTED.timestamp}, got ${JSON.stringify(rawAsOf)}`, 'as_of');
+    const userId = this.userOf(value, where);
+    const base = { kind: 'score' as const, model, runId, asOfMs, userId };
+    if (kind === 'personas') {
+      for (const key of ['score', 'percentile']) {
+        if (value[key] !== undefined) throw invalid(where, `"${model}" is a personas model: its rows hold a cluster, not a ${key}`, key);
+      }
+      const cluster = value.cluster;
+      if (typeof cluster !== 'number' || !Number.isSafeInteger(cluster)) throw invalid(where, `expected a persona id (a whole number), got ${JSON.stringify(cluster)}`, 'cluster');
+      return { ...base, score: null, percentile: null, cluster };
+    }
+    if (value.cluster !== undefined) throw invalid(where, `"${model}" is a ${kind} model: its rows hold a score and a percentile, not a cluster`, 'cluster');
+    const score = value.score;
+    if (typeof score !== 'number' || !Number.isFinite(score)) throw invalid(where, `expected a finite number, got ${JSON.stringify(score)}`, 'score');
+    const percentile = value.percentile;
+    if (typeof percentile !== 'number' || !(percentile >= 0 && percentile <= 100)) {
+      throw invalid(where, `expected the score's percentile rank within the run (a number from 0 to 100), got ${JSON.stringify(percentile)}`, 'percentile');
+    }
+    return { ...base, score, percentile, cluster: null };
   }
 
   private userOf(value: Record<string, unknown>, where: RecordPlace): string {

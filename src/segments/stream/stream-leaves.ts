@@ -8,6 +8,7 @@ import { applyComparison } from '../evaluate/compare.js';
 import type { MemoryValue } from '../evaluate/index.js';
 import type { Comparison } from '../ir/nodes.js';
 import type { Measure, MeasureValue } from './stream-measures.js';
+import type { ModelScores, ScoreField } from './stream-scores.js';
 import { durationLiterals, literalsOf, nextElapsedFlip, nextRelativeFlip, relativeOffsets } from './stream-windows.js';
 import type { UserState } from './user-state.js';
 
@@ -164,5 +165,28 @@ export class TraitLeaf extends Leaf {
     const v: MemoryValue | undefined = traits !== undefined && Object.hasOwn(traits, this.trait) ? traits[this.trait] : undefined;
     u.state[2 * this.index] = this.offsets.length > 0 && typeof v === 'number' ? nextRelativeFlip(v, this.offsets, asOf) : Infinity;
     u.state[2 * this.index + 1] = applyComparison(this.cmp, v, asOf) ? 1 : 0;
+  }
+}
+
+/**
+ * `score`, `percentile` and `cluster` conditions: the user's value in the model's run
+ * effective at asOf (stream-scores.ts). Time alone never changes it; a run becoming
+ * effective re-evaluates the users it concerns through the evaluator's run queue, so the
+ * leaf's own next-change instant is never.
+ */
+export class ScoreLeaf extends Leaf {
+  readonly measure = undefined;
+
+  constructor(
+    readonly scores: ModelScores,
+    readonly field: ScoreField,
+    readonly cmp: Comparison,
+  ) {
+    super();
+  }
+
+  evaluate(u: UserState, asOf: number): void {
+    u.state[2 * this.index] = Infinity;
+    u.state[2 * this.index + 1] = applyComparison(this.cmp, this.scores.value(u.id, this.field, asOf), asOf) ? 1 : 0;
   }
 }

@@ -13,7 +13,7 @@ import { StrataError } from '../../errors/errors.js';
 import { applyComparison } from '../evaluate/compare.js';
 import type { MemoryValue } from '../evaluate/index.js';
 import { visit, type Comparison, type Condition, type ConditionVisitor, type EventFilter, type PropertyPredicate, type SegmentIR, type Window } from '../ir/nodes.js';
-import { CompareLeaf, TraitLeaf, type Leaf } from './stream-leaves.js';
+import { CompareLeaf, ScoreLeaf, TraitLeaf, type Leaf } from './stream-leaves.js';
 import {
   ActiveDaysMeasure,
   AggregateMeasure,
@@ -29,6 +29,7 @@ import {
   type SeriesMeasure,
   type SeriesSpec,
 } from './stream-measures.js';
+import { ModelScores } from './stream-scores.js';
 import { isDynamicPredicate, relativeOffsets, type DynamicPredicate, type MeasureMode, type WindowSpec } from './stream-windows.js';
 
 export interface SegmentProgram {
@@ -64,6 +65,8 @@ export interface StreamPlan {
   readonly slots: number;
   /** Leaves that read traits (directly, or through a trait-anchored window). */
   readonly traitLeaves: readonly number[];
+  /** The models `score` / `cluster` leaves read, by key, with their runs (stream-scores.ts). */
+  readonly models: ReadonlyMap<string, ModelScores>;
   /** Per leaf: the segments whose condition holds it. */
   readonly leafSegments: readonly (readonly number[])[];
   /** Identifies the state layout: the segments, in order, with their hashes. */
@@ -202,7 +205,17 @@ class PlanBuilder {
       }),
     sessions: (n) => this.leafProgram(n, () => new CompareLeaf(this.sessionsMeasure(n.gapMs, 'count', n.window), n.cmp, false, true)),
     sessionDuration: (n) => this.leafProgram(n, () => new CompareLeaf(this.sessionsMeasure(n.gapMs, n.stat, n.window), n.cmp, false, false, true)),
+    score: (n) => this.leafProgram(n, () => new ScoreLeaf(this.model(n.model), n.measure, n.cmp)),
+    cluster: (n) => this.leafProgram(n, () => new ScoreLeaf(this.model(n.model), 'cluster', n.cmp)),
   };
+
+  readonly models = new Map<string, ModelScores>();
+
+  private model(key: string): ModelScores {
+    let m = this.models.get(key);
+    if (!m) this.models.set(key, (m = new ModelScores(key, this.models.size)));
+    return m;
+  }
 
   program(node: Condition): Program {
     return visit(node, this.visitor);
@@ -331,6 +344,10 @@ class PlanBuilder {
   finish(segments: SegmentProgram[], leafSegments: readonly (readonly number[])[]): StreamPlan {
     const traitLeaves: number[] = [];
     for (const leaf of this.leaves) {
+      if (leaf instanceof ScoreLeaf) {
+        leaf.scores.leaves.push(leaf.index);
+        continue;
+      }
       const m = leaf.measure;
       if (!m) {
         traitLeaves.push(leaf.index);
@@ -374,6 +391,7 @@ class PlanBuilder {
       folded,
       slots,
       traitLeaves,
+      models: this.models,
       leafSegments,
       layout,
       dispatch(event: string): Dispatch {

@@ -9,9 +9,13 @@ import type { SegmentIR } from '../ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../language/index.js';
 import type { SegmentRegistry } from '../registry/index.js';
 
-/** `{lifecycle: STAGE}` conditions are lowered over the registry's lifecycle model (`registry.context`). */
+/**
+ * `{lifecycle: STAGE}` conditions are lowered over the registry's lifecycle model, and
+ * `{score: MODEL}` / `{cluster: MODEL}` checked against the store's model catalogue read now
+ * (`registry.segmentContext()`; afterwards `registry.context.models` holds it).
+ */
 export async function loadStreamSegments(registry: SegmentRegistry, plan: TrackingPlan, keys?: readonly string[]): Promise<SegmentIR[]> {
-  const context = registry.context;
+  const context = await registry.segmentContext();
   const stored = (await registry.list()).map((s) => s.key);
   if (stored.length === 0) {
     throw new StrataError('SEGMENT_NOT_FOUND', 'no segments in the registry to stream', [{ path: 'segments', message: 'add definitions first: strata segment add segments/' }]);
