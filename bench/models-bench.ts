@@ -13,10 +13,13 @@
  * - gbt: fitGbt against HistGradientBoostingClassifier with the same settings
  *   (max_iter, lr 0.1, 31 leaves, min_samples_leaf 20, 255 bins, no early stopping), once each;
  *   test AUC of both on a held-out fifth.
+ * - end to end (runScoringBench, below): `strata model score` on a DuckDB store of the
+ *   generated product (5 events per user unless `scoreEvents`), split into features, predict
+ *   and write, each against a peer on the same data.
  * Goal (issue 6): logistic fit time at most 2× sklearn's.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auc, designMatrix, fitGbt, fitLogistic, predictGbt, predictLogistic, type DesignMatrix } from '../src/models/learn/index.js';
@@ -32,6 +35,8 @@ export interface ModelsBenchOptions {
   readonly gbtIterations: number;
   readonly dir?: string;
   readonly keep: boolean;
+  /** End-to-end `model score` on a DuckDB product store with this many events (default 5 per user; 0 skips it). */
+  readonly scoreEvents?: number;
 }
 
 export interface ModelsBenchResult {
@@ -40,6 +45,7 @@ export interface ModelsBenchResult {
   readonly logistic: { strataSeconds: number; sklearnSeconds: number; ratio: number; meetsGoal: boolean; newtonIterations: number; sklearnIterations: number; maxCoefficientDifference: number };
   readonly scoring: { logisticUsersPerSecond: number; sklearnLogisticUsersPerSecond: number; gbtUsersPerSecond: number | null; sklearnGbtUsersPerSecond: number | null };
   readonly gbt: { strataSeconds: number; sklearnSeconds: number; ratio: number; strataAuc: number; sklearnAuc: number; trees: number } | null;
+  readonly endToEnd: ScoringBenchResult | null;
 }
 
 interface PythonResult {
@@ -96,7 +102,7 @@ export async function runModelsBench(o: ModelsBenchOptions): Promise<ModelsBench
     const sklearnSeconds = median(py.logistic.seconds);
     const theta = [...model.coef, model.intercept];
     const sk = [...py.logistic.coef, py.logistic.intercept];
-    const result: ModelsBenchResult = {
+    const result: Omit<ModelsBenchResult, 'endToEnd'> = {
       users: n,
       features: p,
       logistic: {
@@ -120,7 +126,9 @@ export async function runModelsBench(o: ModelsBenchOptions): Promise<ModelsBench
           : null,
     };
     print(result);
-    return result;
+    const scoreEvents = o.scoreEvents ?? 5 * n;
+    const endToEnd = scoreEvents > 0 ? await runScoringBench({ users: n, events: scoreEvents, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) }) : null;
+    return { ...result, endToEnd };
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }
@@ -162,7 +170,7 @@ print(json.dumps(res))
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 })) as PythonResult;
 }
 
-function print(r: ModelsBenchResult): void {
+function print(r: Omit<ModelsBenchResult, 'endToEnd'>): void {
   const l = r.logistic;
   printTable(`logistic regression, ${r.users.toLocaleString('en-US')} users × ${r.features} features (goal: ratio ≤ ${LOGISTIC_GOAL})`, ['', 'Strata (Newton)', 'sklearn (lbfgs)', 'ratio'], [
     ['fit seconds', seconds(l.strataSeconds), seconds(l.sklearnSeconds), ratio(l.ratio)],
@@ -186,4 +194,147 @@ function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---------------------------------------------------------------------------------------
+// End-to-end scoring: `strata model score` (scoreModel) on a DuckDB store of the generated
+// product (bench/support/product-data.ts), split into its parts, each against a peer run
+// here on the same data:
+// - features (the per-user SQL and the matrix built from its rows) against DuckDB reading
+//   the finished matrix (user_id + the same columns, stored as a table) through the same
+//   driver: what fetching the answer costs without computing it;
+// - predict (predictProbability over every page) against sklearn's StandardScaler +
+//   LogisticRegression pipeline with the same coefficients, predict_proba on the same matrix;
+// - write (writeScoreRun: percentiles, the appender, the run record) against DuckDB copying
+//   the run's rows inside the engine (CREATE TABLE AS SELECT).
+
+export interface ScoringBenchOptions {
+  readonly users: number;
+  readonly events: number;
+  readonly dir?: string;
+  readonly keep: boolean;
+}
+
+export interface ScoringBenchResult {
+  readonly users: number;
+  readonly events: number;
+  readonly features: number;
+  readonly asOf: string;
+  readonly trainSeconds: number;
+  readonly score: { readonly seconds: number; readonly usersPerSecond: number; readonly featuresSeconds: number; readonly predictSeconds: number; readonly writeSeconds: number };
+  readonly peers: { readonly duckdbReadMatrixSeconds: number; readonly sklearnPredictSeconds: number; readonly duckdbCopyScoresSeconds: number };
+  /** The largest |Strata − sklearn| probability on the same matrix. */
+  readonly maxScoreDifference: number;
+}
+
+/** Seven of the demo's events, windows 7/28/90 days, no traits: 31 features. */
+const SCORING_EVENTS = ['signed_up', 'project_created', 'core_task_completed', 'feature_used', 'page_viewed', 'pricing_viewed', 'invite_sent'];
+
+export async function runScoringBench(o: ScoringBenchOptions): Promise<ScoringBenchResult> {
+  const { DEMO_PLAN_DOCUMENT } = await import('../src/demo/demo-plan.js');
+  const { parsePlan } = await import('../src/schema/tracking-plan.js');
+  const { withProductStore } = await import('./support/product-store.js');
+  const { forEachFeaturePage } = await import('../src/models/features/index.js');
+  const registry = await import('../src/models/registry/index.js');
+  // The product generator writes the demo plan without the experiments' $exposure event.
+  const { $exposure: _exposure, ...events } = DEMO_PLAN_DOCUMENT.events;
+  const plan = parsePlan({ ...DEMO_PLAN_DOCUMENT, events });
+  const options = { events: [o.events], users: o.users, repetitions: 1, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) };
+  return withProductStore('models-score', o.events, plan, options, async ({ store, asOfMs, scale }) => {
+    const ws = { store, plan, purchase: null };
+    // Cancellation propensity: its population (no cancellation before T) is nearly everyone.
+    const definition = registry.validateModel(
+      { key: 'cancel-propensity', name: 'Cancellation', kind: 'propensity', event: 'subscription_cancelled', horizon: '28d', training: { snapshots: 1, holdout: 1 }, features: { events: SCORING_EVENTS, traits: [] } },
+      plan,
+      { segmentKeys: null },
+    );
+    process.stdout.write('  training the model on a 5% sample (1 training and 1 holdout snapshot)\n');
+    const t0 = performance.now();
+    // Scoring is what is measured; a hash sample keeps training short.
+    const trained = await registry.trainModel(ws, definition, { dataEndMs: asOfMs, sample: () => 'hash(user_id) % 20 = 0' });
+    const trainSeconds = (performance.now() - t0) / 1000;
+    process.stdout.write(`  scoring ${scale.users.toLocaleString('en-US')} users as of ${new Date(asOfMs).toISOString()}\n`);
+    const s0 = performance.now();
+    const scored = await registry.scoreModel(ws, definition.key, { asOfMs });
+    const scoreSeconds = (performance.now() - s0) / 1000;
+
+    // The peers' input: the same matrix, once as raw doubles for numpy and once as a DuckDB table.
+    const dir = mkdtempSync(join(o.dir ?? tmpdir(), 'strata-model-score-'));
+    try {
+      const names = trained.model.names;
+      const body = trained.stored.body;
+      const restrict = await registry.populationAt(ws, definition, asOfMs);
+      const xFile = join(dir, 'X.f64');
+      writeFileSync(xFile, '');
+      await store.execute(`CREATE TABLE bench_matrix (user_id VARCHAR, ${names.map((_, j) => `f${j} DOUBLE`).join(', ')})`);
+      let rows = 0;
+      await forEachFeaturePage(store, plan, registry.featureOptionsOf(body.features, asOfMs, restrict), 100_000, async (page) => {
+        appendFileSync(xFile, Buffer.from(page.values.buffer, page.values.byteOffset, page.values.byteLength));
+        const n = page.userIds.length;
+        const cols = names.map((_, j) => ({ name: `f${j}`, type: 'double' as const, values: Float64Array.from({ length: n }, (_, i) => page.values[i * names.length + j]!) }));
+        await store.appendRows('bench_matrix', [{ name: 'user_id', type: 'string', values: page.userIds }, ...cols], n);
+        rows += n;
+      });
+      const r0 = performance.now();
+      const read = await store.query('SELECT * FROM bench_matrix ORDER BY user_id');
+      const duckdbReadMatrixSeconds = (performance.now() - r0) / 1000;
+      if (read.length !== scored.users) throw new Error(`the matrix has ${read.length} rows, the run ${scored.users}`);
+      const c0 = performance.now();
+      await store.execute(`CREATE TABLE bench_scores_copy AS SELECT * FROM model_scores WHERE run_id = ${scored.run.runId}`);
+      const duckdbCopyScoresSeconds = (performance.now() - c0) / 1000;
+      const ours = Float64Array.from((await registry.readScores(store, scored.run.runId)).map((r) => r.score!));
+      writeFileSync(join(dir, 's.f64'), Buffer.from(ours.buffer));
+      const m = trained.model as import('../src/models/learn/logistic.js').LogisticModel;
+      const py = JSON.parse(
+        execFileSync('/usr/bin/python3', ['-c', `
+import json, time, numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+p = ${names.length}
+X = np.fromfile(${JSON.stringify(xFile)}, dtype='<f8').reshape(-1, p)
+ours = np.fromfile(${JSON.stringify(join(dir, 's.f64'))}, dtype='<f8')
+sc = StandardScaler(); sc.mean_ = np.array(${JSON.stringify(Array.from(m.standardizer.means))}); sc.scale_ = np.array(${JSON.stringify(Array.from(m.standardizer.sds))}); sc.n_features_in_ = p
+lr = LogisticRegression(); lr.coef_ = np.array([${JSON.stringify(Array.from(m.coef))}]); lr.intercept_ = np.array([${m.intercept}]); lr.classes_ = np.array([0, 1])
+pipe = make_pipeline(sc, lr)
+t = time.perf_counter(); pr = pipe.predict_proba(X)[:, 1]; sec = time.perf_counter() - t
+print(json.dumps({"seconds": sec, "maxDiff": float(np.max(np.abs(pr - ours)))}))
+`], { encoding: 'utf8', maxBuffer: 1 << 24 }),
+      ) as { seconds: number; maxDiff: number };
+      if (rows !== scored.users) throw new Error(`exported ${rows} rows, scored ${scored.users}`);
+      const result: ScoringBenchResult = {
+        users: scored.users,
+        events: scale.events,
+        features: names.length,
+        asOf: scored.asOf,
+        trainSeconds,
+        score: {
+          seconds: scoreSeconds,
+          usersPerSecond: scored.users / scoreSeconds,
+          featuresSeconds: scored.timings.featuresMs / 1000,
+          predictSeconds: scored.timings.predictMs / 1000,
+          writeSeconds: scored.timings.writeMs / 1000,
+        },
+        peers: { duckdbReadMatrixSeconds, sklearnPredictSeconds: py.seconds, duckdbCopyScoresSeconds },
+        maxScoreDifference: py.maxDiff,
+      };
+      printScoring(result);
+      return result;
+    } finally {
+      if (!o.keep) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+function printScoring(r: ScoringBenchResult): void {
+  const s = r.score;
+  const p = r.peers;
+  const u = r.users;
+  printTable(`strata model score: ${u.toLocaleString('en-US')} users × ${r.features} features, ${r.events.toLocaleString('en-US')} events (DuckDB)`, ['part', 'Strata s', 'users/s', 'peer', 'peer s', 'ratio'], [
+    ['features (SQL + matrix)', seconds(s.featuresSeconds), rate(u / s.featuresSeconds), 'DuckDB reads the finished matrix', seconds(p.duckdbReadMatrixSeconds), ratio(s.featuresSeconds / p.duckdbReadMatrixSeconds)],
+    ['predict', seconds(s.predictSeconds), rate(u / s.predictSeconds), 'sklearn predict_proba (same coef)', seconds(p.sklearnPredictSeconds), ratio(s.predictSeconds / p.sklearnPredictSeconds)],
+    ['write run (percentiles, rows)', seconds(s.writeSeconds), rate(u / s.writeSeconds), 'DuckDB copies the rows in-engine', seconds(p.duckdbCopyScoresSeconds), ratio(s.writeSeconds / p.duckdbCopyScoresSeconds)],
+    ['total', seconds(s.seconds), rate(s.usersPerSecond), '', '', ''],
+  ]);
+  process.stdout.write(`  training (2 snapshots of a 5% sample): ${seconds(r.trainSeconds)} s; max |Strata − sklearn| probability: ${r.maxScoreDifference.toExponential(2)}\n`);
 }
