@@ -17,6 +17,7 @@ import {
   unstandardize,
   uniqueNames,
   TYPICAL_NAME,
+  SMD_CAP,
   type KMeansResult,
 } from '../src/models/cluster/index.js';
 import { BEHAVIOUR_FEATURES, behaviour, blobs, runPython, sklearnAvailable } from './support/cluster-data.js';
@@ -86,6 +87,24 @@ describe.skipIf(!HAS_SCIPY)('persona descriptions on a skewed behavioural popula
     });
     expect(labelled.some((p) => p.name.startsWith('Paying customers'))).toBe(true);
     expect(labelled.some((p) => p.description.includes('newcomers') || p.name.includes('Newcomers'))).toBe(true);
+  });
+});
+
+describe('standardized mean difference of a feature constant inside each cluster', () => {
+  it('is capped at ±SMD_CAP (perfect separation), not a rounding-level spread blown up to ~1e7; equal constants give 0', () => {
+    // Column 0: 0.1 in cluster 0 and 0.7 in cluster 1 (0.1 and 0.7 are not exact in binary, so
+    // Σx² − n·m² leaves ~1e-17 of noise); column 1: the same value everywhere.
+    const rows = 1000;
+    const data = new Float64Array(rows * 2);
+    const labels = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      labels[i] = i < 300 ? 0 : 1;
+      data[i * 2] = i < 300 ? 0.1 : 0.7;
+      data[i * 2 + 1] = 0.3;
+    }
+    const [c0, c1] = describeClusters({ rows, cols: 2, data }, labels, 2, ['constant_per_cluster', 'constant']);
+    expect(c0!.features.map((f) => [f.feature, f.smd])).toEqual([['constant_per_cluster', -SMD_CAP]]);
+    expect(c1!.features.map((f) => [f.feature, f.smd])).toEqual([['constant_per_cluster', SMD_CAP]]);
   });
 });
 

@@ -19,6 +19,8 @@ import { registerRfm } from './commands/rfm.js';
 import { registerUser } from './commands/user.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerClv } from './commands/clv.js';
+import { registerModel } from './commands/model.js';
+import { registerDiscover } from './commands/discover.js';
 
 export const VERSION = '0.1.0';
 
@@ -57,6 +59,8 @@ export function buildProgram(io: CliIo): Command {
   registerUser(program, io);
   registerExperiment(program, io);
   registerClv(program, io);
+  registerModel(program, io);
+  registerDiscover(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

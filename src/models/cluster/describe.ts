@@ -82,14 +82,25 @@ function clusterMoments(x: Matrix, labels: Int32Array, k: number, shift: Float64
   return { n, sum, sq };
 }
 
+/**
+ * |d| is capped here: a feature constant inside both groups but different between them
+ * separates them perfectly (d would be infinite), and the sums-of-squares form leaves a
+ * rounding-level spread there that would otherwise print as d = -2.6e7.
+ */
+export const SMD_CAP = 100;
+
 function smdOf(n1: number, s1: number, q1: number, n2: number, s2: number, q2: number): number {
   if (n1 < 1 || n2 < 1) return 0;
   const m1 = s1 / n1;
   const m2 = s2 / n2;
-  const ss = q1 - n1 * m1 * m1 + (q2 - n2 * m2 * m2);
+  let ss = q1 - n1 * m1 * m1 + (q2 - n2 * m2 * m2);
+  // What is left of Σx² after subtracting n·m² is noise below ~1e-12 of Σx².
+  if (ss <= 1e-12 * (Math.abs(q1) + Math.abs(q2))) ss = 0;
   const dof = n1 + n2 - 2;
-  const pooled = dof > 0 ? Math.sqrt(Math.max(0, ss) / dof) : 0;
-  return pooled > 0 ? (m1 - m2) / pooled : 0;
+  const pooled = dof > 0 ? Math.sqrt(ss / dof) : 0;
+  if (m1 === m2) return 0;
+  const d = pooled > 0 ? (m1 - m2) / pooled : Math.sign(m1 - m2) * SMD_CAP;
+  return Math.max(-SMD_CAP, Math.min(SMD_CAP, d));
 }
 
 function phraseOf(feature: string, smd: number, label: FeatureLabel | undefined): string {

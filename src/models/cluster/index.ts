@@ -26,7 +26,7 @@ export { silhouetteExact, silhouetteScores, silhouetteRows, SILHOUETTE_SAMPLE_SI
 export type { ChooseKOptions, ChosenClustering, KCandidate } from './choose-k.js';
 export { chooseK, K_RANGE_DEFAULT, SEARCH_SAMPLE_SIZE } from './choose-k.js';
 export type { DescribeOptions, DistinguishingFeature, FeatureLabel, PersonaDescription } from './describe.js';
-export { describeClusters, uniqueNames, DISTINGUISHING_SMD, VERY_SMD, TYPICAL_NAME } from './describe.js';
+export { describeClusters, uniqueNames, DISTINGUISHING_SMD, VERY_SMD, TYPICAL_NAME, SMD_CAP } from './describe.js';
 export type { MatchOptions, PersonaIdAssignment, PersonaIdState, PersonaMatch } from './stable-ids.js';
 export { matchPersonaIds, initialPersonaIds } from './stable-ids.js';
 export { minimumCostAssignment } from './hungarian.js';
