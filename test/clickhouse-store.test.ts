@@ -5,6 +5,7 @@
  * user's rows on exactly one shard (the one cityHash64 names), a new shard brought up on
  * open, DELETE waited for, snapshot ids.
  */
+import { writeScoreRun } from '../src/models/registry/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,7 @@ const plan = parsePlan({
   traits: { plan: 'string', age: 'number', vip: 'boolean', signup_at: 'timestamp', user_id: 'string' },
 });
 
-const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions, TABLES.clvFits];
+const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions, TABLES.clvFits, TABLES.modelVersions, TABLES.scoreRuns];
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 async function columnTypes(store: ClickHouseStore, node: number, table: string): Promise<Record<string, string>> {
@@ -139,6 +140,8 @@ describe.skipIf(!clickhouseAvailable())('the ClickHouse cluster', () => {
     await registry.add([{ key: 'pro', name: 'Pro', objective: 'other', rationale: 'trait', match: { trait: 'plan', eq: 'pro' } }]);
     const [computed] = await registry.compute(['pro'], { asOfMs: Date.UTC(2024, 6, 1) });
     expect(computed!.size).toBe(20);
+    // Scores are user-keyed too: a run appended through the Distributed table lands on each user's shard.
+    await writeScoreRun(store, { modelKey: 'churn-risk', modelVersion: 1, asOfMs: Date.UTC(2024, 6, 1), createdAtMs: Date.UTC(2024, 6, 1), userIds: users, scores: Float64Array.from(users, (_, i) => i / 40) });
 
     const expectedShard = new Map(
       (await store.query(`SELECT user_id, cityHash64(user_id) % 2 AS shard FROM users FINAL`)).map((r) => [String(r.user_id), Number(r.shard)]),

@@ -37,6 +37,12 @@ export interface EventStore {
    * the rows, so per-user work stays where the user's data is.
    */
   queryByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<Row[]>;
+  /**
+   * `queryByUser` with the result column by column (`columns[name][row]`, the same values
+   * `query` gives): no object per row, for wide results read into typed arrays (features).
+   * Parts are concatenated in order.
+   */
+  queryColumnsByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<ColumnRows>;
   /** The same for a per-user statement (`INSERT INTO snapshot_members SELECT ...`). */
   executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void>;
   /**
@@ -68,6 +74,19 @@ export interface EventStore {
   profileSource(source: SourceFile, mapping: SourceMapping, maxRows: number): Promise<SourceProfile>;
 
   close(): Promise<void>;
+}
+
+/** A result column by column: `columns[name][i]` is row i's value. */
+export interface ColumnRows {
+  readonly length: number;
+  readonly columns: Readonly<Record<string, readonly unknown[]>>;
+}
+
+/** Rows to columns (engines without a columnar reader; parts concatenated). */
+export function rowsToColumns(rows: readonly Row[]): ColumnRows {
+  const columns: Record<string, unknown[]> = {};
+  for (const key of Object.keys(rows[0] ?? {})) columns[key] = rows.map((r) => r[key]);
+  return { length: rows.length, columns };
 }
 
 /**

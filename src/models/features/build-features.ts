@@ -6,7 +6,7 @@
  */
 import { StrataError } from '../../errors/errors.js';
 import { byteOrder, toNullableNumber, toNumber } from '../../segments/registry/registry-sql.js';
-import type { EventStore, Row } from '../../store/event-store.js';
+import type { ColumnRows, EventStore } from '../../store/event-store.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { DAY_MS, resolveFeatureOptions, type FeatureLayout, type FeatureOptions } from './feature-options.js';
 import { RAW, featureRowsSql, populationIdsSql, traitValueCountsSql } from './feature-sql.js';
@@ -26,14 +26,27 @@ export interface FeatureMatrix {
 export const OTHER = '(other)';
 export const MISSING = '(missing)';
 
-/** One column of the matrix: its name and how it reads a row. */
-interface Column {
-  readonly name: string;
-  readonly value: (row: Row) => number;
+/**
+ * A cursor over the raw result read column by column (store.queryColumnsByUser): `at(key)` is
+ * the current row's value. One cursor moves over all rows, so no object is made per row.
+ */
+export class RawCursor {
+  i = 0;
+  constructor(readonly raw: ColumnRows) {}
+  at(key: string): unknown {
+    const v = this.raw.columns[key]?.[this.i];
+    return v === undefined ? null : v;
+  }
 }
 
-const num = (row: Row, key: string): number | null => toNullableNumber(row[key]);
-const count = (row: Row, key: string): number => toNumber(row[key] ?? 0);
+/** One column of the matrix: its name and how it reads the cursor's row. */
+interface Column {
+  readonly name: string;
+  readonly value: (row: RawCursor) => number;
+}
+
+const num = (row: RawCursor, key: string): number | null => toNullableNumber(row.at(key));
+const count = (row: RawCursor, key: string): number => toNumber(row.at(key) ?? 0);
 
 /** Days from an instant to T, capped; the cap when there is none. */
 function cappedDays(asOfMs: number, cap: number, atMs: number | null): number {
@@ -71,7 +84,7 @@ function activityColumns(layout: FeatureLayout): Column[] {
       return (a - b) / (a + b + 1);
     },
   });
-  const sessions = (r: Row) => (count(r, RAW.sessionEvents) > 0 ? 1 + count(r, RAW.breaks) : 0);
+  const sessions = (r: RawCursor) => (count(r, RAW.sessionEvents) > 0 ? 1 + count(r, RAW.breaks) : 0);
   cols.push(
     { name: 'sessions_28d', value: sessions },
     {
@@ -93,18 +106,18 @@ function activityColumns(layout: FeatureLayout): Column[] {
 
 /** A trait value as stored: strings, numbers (and epoch ms), booleans (DuckDB true/false, ClickHouse 1/0). */
 const TRAIT_KEYS: string[] = [];
-function traitValue(row: Row, i: number): unknown {
-  const v = row[(TRAIT_KEYS[i] ??= RAW.trait(i))];
-  return v === undefined ? null : v;
+function traitValue(row: RawCursor, i: number): unknown {
+  return row.at((TRAIT_KEYS[i] ??= RAW.trait(i)));
 }
 
 /**
  * The one-hot values of a string trait: the `top` most frequent non-missing values over
  * the rows, ties broken by byte order of the value.
  */
-export function topValues(rows: readonly Row[], i: number, top: number): string[] {
+export function topValues(raw: ColumnRows, i: number, top: number): string[] {
   const counts = new Map<string, number>();
-  for (const r of rows) {
+  const r = new RawCursor(raw);
+  for (r.i = 0; r.i < raw.length; r.i++) {
     const v = traitValue(r, i);
     if (typeof v === 'string') counts.set(v, (counts.get(v) ?? 0) + 1);
   }
@@ -114,7 +127,7 @@ export function topValues(rows: readonly Row[], i: number, top: number): string[
     .map(([v]) => v);
 }
 
-function traitColumns(layout: FeatureLayout, rows: readonly Row[]): { columns: Column[]; categories: Record<string, string[]> } {
+function traitColumns(layout: FeatureLayout, rows: ColumnRows): { columns: Column[]; categories: Record<string, string[]> } {
   const columns: Column[] = [];
   const categories: Record<string, string[]> = {};
   const T = layout.asOfMs;
@@ -142,32 +155,35 @@ function isSorted(ids: readonly string[]): boolean {
   return true;
 }
 
-/** The matrix of `rows` (raw measures) under `layout`. Exported for the training-set builder. */
-export function matrixFromRows(layout: FeatureLayout, rawRows: readonly Row[]): FeatureMatrix {
-  // Parts of a cluster come back each sorted; the concatenation is sorted again.
-  let rows = rawRows;
-  const ids = rows.map((r) => String(r.user_id));
+/** The matrix of the raw measures (one row per user) under `layout`. Exported for the training-set builder. */
+export function matrixFromRows(layout: FeatureLayout, raw: ColumnRows): FeatureMatrix {
+  const n = raw.length;
+  const idColumn = raw.columns.user_id ?? [];
+  let ids = Array.from({ length: n }, (_, i) => String(idColumn[i]));
+  // Parts of a cluster come back each sorted; the concatenation is sorted again (rows read in that order).
+  let order: number[] | null = null;
   if (!isSorted(ids)) {
-    const keyed = rows.map((r, i) => ({ r, id: ids[i]!, key: Buffer.from(ids[i]!, 'utf8') }));
+    const keyed = ids.map((id, i) => ({ i, id, key: Buffer.from(id, 'utf8') }));
     keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    rows = keyed.map((k) => k.r);
-    ids.splice(0, ids.length, ...keyed.map((k) => k.id));
+    order = keyed.map((k) => k.i);
+    ids = keyed.map((k) => k.id);
   }
-  const { columns: traits, categories } = traitColumns(layout, rows);
+  const { columns: traits, categories } = traitColumns(layout, raw);
   const columns = [...activityColumns(layout), ...traits];
   const width = columns.length;
-  const values = new Float64Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
+  const values = new Float64Array(n * width);
+  const row = new RawCursor(raw);
+  for (let i = 0; i < n; i++) {
+    row.i = order === null ? i : order[i]!;
     const base = i * width;
     for (let j = 0; j < width; j++) values[base + j] = columns[j]!.value(row);
   }
   return { asOfMs: layout.asOfMs, userIds: ids, names: columns.map((c) => c.name), values, categories };
 }
 
-/** The raw per-user rows of every store part, concatenated. */
-export async function featureRows(store: EventStore, layout: FeatureLayout): Promise<Row[]> {
-  return store.queryByUser((d) => featureRowsSql(d, layout));
+/** The raw per-user measures of every store part, concatenated, column by column. */
+export async function featureRows(store: EventStore, layout: FeatureLayout): Promise<ColumnRows> {
+  return store.queryColumnsByUser((d) => featureRowsSql(d, layout));
 }
 
 /**

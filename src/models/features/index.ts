@@ -16,4 +16,4 @@ export {
   type FeatureLayout,
   type FeatureRestriction,
 } from './feature-options.js';
-export { labelledSnapshots, latestEventMs, type LabelSpec, type LabelledSnapshot, type LabelledSnapshots, type LabelledSnapshotOptions } from './labelled-snapshots.js';
+export { labelledSnapshots, latestEventMs, defaultModelAsOf, type LabelSpec, type LabelledSnapshot, type LabelledSnapshots, type LabelledSnapshotOptions } from './labelled-snapshots.js';

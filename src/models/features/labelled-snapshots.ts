@@ -60,6 +60,17 @@ function checkOptions(plan: TrackingPlan, o: LabelledSnapshotOptions): void {
   for (const t of o.snapshotsMs) if (!Number.isSafeInteger(t)) throw new StrataError('INPUT_INVALID', `snapshot instants must be epoch ms, got ${t}`, [{ path: 'snapshotsMs', message: 'expected instants' }]);
 }
 
+/**
+ * The default instant of model and discovery commands: 1 ms after the latest stored event,
+ * so every stored event counts and a workspace whose data stopped long ago is read as of its
+ * end, not as of a "now" at which nobody is active; live data gives (almost) now.
+ */
+export async function defaultModelAsOf(store: EventStore): Promise<number> {
+  const last = await latestEventMs(store);
+  if (last === null) throw new StrataError('INPUT_INVALID', 'the store has no events');
+  return last + 1;
+}
+
 export async function labelledSnapshots(store: EventStore, plan: TrackingPlan, options: LabelledSnapshotOptions): Promise<LabelledSnapshots> {
   checkOptions(plan, options);
   const horizonMs = options.horizonDays * DAY_MS;

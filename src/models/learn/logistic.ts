@@ -11,7 +11,7 @@
  * 20% away from the optimum in test/learn.test.ts's p = 30 case; and at 1M × 30 this solver
  * fits within 1.4× of sklearn's lbfgs at sklearn's loose default tolerance (bench `models`).
  * No npm L-BFGS package was measured. The Hessian pass (n·p²/2 multiply-adds) is the expensive one, so it is
- * recomputed only while the gradient is not falling fast; a Hessian from a nearby iterate
+ * recomputed only when the last step cut the gradient by less than 4×; a Hessian from a nearby iterate
  * still gives fast linear convergence, and each further step costs one gradient pass (and
  * above 50,000 rows it is estimated from a subsample of rows; see `hessian`).
  * Every step is safeguarded by Armijo backtracking on f.
@@ -123,7 +123,7 @@ function newton(x: DesignMatrix, y: Uint8Array, C: number, tol: number, maxIter:
   let previousGradNorm = Infinity;
   for (let iter = 1; iter <= maxIter; iter++) {
     const gradNorm = maxAbs(state.grad);
-    if (chol === null || gradNorm > 0.05 * previousGradNorm) chol = cholesky(hessian(x, C, theta), d);
+    if (chol === null || gradNorm > 0.25 * previousGradNorm) chol = cholesky(hessian(x, C, theta), d);
     previousGradNorm = gradNorm;
     const step = choleskySolve(chol, d, state.grad);
     const slope = -dot(step, state.grad);
@@ -187,27 +187,59 @@ function hessian(x: DesignMatrix, C: number, theta: Float64Array): Float64Array 
   const { n, p, values } = x;
   const d = p + 1;
   const h = new Float64Array(d * d);
-  const row = new Float64Array(d);
-  row[p] = 1;
   const stride = Math.max(1, Math.floor(n / Math.max(HESSIAN_ROWS, 40 * d * d)));
+  // Rows go through in blocks of B, copied feature-major (col[j·B + r] = x̃ᵣⱼ, and
+  // wcol = s·col): each entry of the triangle is then one dot product over the block held in
+  // a register, instead of B read-modify-writes of the whole triangle (measured 2-3× faster
+  // at 75k × 97 than the row-by-row rank-one update).
+  const B = 64;
+  const col = new Float64Array(d * B);
+  const wcol = new Float64Array(d * B);
   let used = 0;
+  let filled = 0;
+  const flush = (rows: number) => {
+    for (let j = 0; j < d; j++) {
+      const wj = j * B;
+      const base = j * d;
+      for (let k = 0; k <= j; k++) {
+        const ck = k * B;
+        // Four accumulators: independent chains of multiply-adds the CPU can overlap.
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let r = 0;
+        for (; r + 3 < rows; r += 4) {
+          a0 += wcol[wj + r]! * col[ck + r]!;
+          a1 += wcol[wj + r + 1]! * col[ck + r + 1]!;
+          a2 += wcol[wj + r + 2]! * col[ck + r + 2]!;
+          a3 += wcol[wj + r + 3]! * col[ck + r + 3]!;
+        }
+        for (; r < rows; r++) a0 += wcol[wj + r]! * col[ck + r]!;
+        h[base + k]! += a0 + a1 + a2 + a3;
+      }
+    }
+  };
   for (let i = 0; i < n; i += stride) {
     used++;
     const o = i * p;
     let z = theta[p]!;
-    for (let j = 0; j < p; j++) {
-      const v = values[o + j]!;
-      row[j] = v;
-      z += v * theta[j]!;
-    }
+    for (let j = 0; j < p; j++) z += values[o + j]! * theta[j]!;
     const q = sigmoid(z);
     const s = q * (1 - q);
-    for (let j = 0; j < d; j++) {
-      const sj = s * row[j]!;
-      const base = j * d;
-      for (let k = 0; k <= j; k++) h[base + k]! += sj * row[k]!;
+    for (let j = 0; j < p; j++) {
+      const v = values[o + j]!;
+      col[j * B + filled] = v;
+      wcol[j * B + filled] = s * v;
+    }
+    col[p * B + filled] = 1;
+    wcol[p * B + filled] = s;
+    if (++filled === B) {
+      flush(B);
+      filled = 0;
     }
   }
+  if (filled > 0) flush(filled);
   const scale = (C * n) / used;
   for (let j = 0; j < d; j++) for (let k = 0; k <= j; k++) h[j * d + k] = scale * h[j * d + k]!;
   for (let j = 0; j < p; j++) h[j * d + j]! += 1;

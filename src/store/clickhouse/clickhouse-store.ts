@@ -24,6 +24,7 @@ import { DuckDbStore, checkAppendColumns } from '../duckdb/duckdb-store.js';
 import type {
   AppendColumn,
   ByUserTarget,
+  ColumnRows,
   EventStore,
   IngestSession,
   IngestSessionOptions,
@@ -33,6 +34,7 @@ import type {
   SourceProfile,
   SourceShape,
 } from '../event-store.js';
+import { rowsToColumns } from '../event-store.js';
 import { TABLES, propertyColumn, traitColumn } from '../schema.js';
 import { ClickHouseIngestSession, STAGING_PREFIX } from './clickhouse-ingest.js';
 import { CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TYPES, SHARDED_TABLES, type ClickHouseLayout, type ClickHouseStatement } from './migrations.js';
@@ -241,6 +243,11 @@ export class ClickHouseStore implements EventStore {
   }
 
   /** A per-user statement (INSERT ... SELECT), run where each user's rows are. */
+  /** Rows transposed: the HTTP client reads JSON rows either way. */
+  async queryColumnsByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<ColumnRows> {
+    return rowsToColumns(await this.queryByUser(build));
+  }
+
   async executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void> {
     if (!this.clustered) return this.execute(build(this.dialect, { parts: 1 }));
     const sql = build(this.shardDialect, { parts: this.parts });

@@ -9,6 +9,7 @@ import type { SqlDialect } from '../../segments/compile/dialect.js';
 import type {
   AppendColumn,
   ByUserTarget,
+  ColumnRows,
   EventStore,
   IngestSession,
   IngestSessionOptions,
@@ -121,6 +122,16 @@ export class DuckDbStore implements EventStore {
 
   async queryByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<Row[]> {
     return this.query(build(this.dialect, { parts: 1 }));
+  }
+
+  /** The reader's columns (getColumnsObjectJS): about a third of the time of row objects on wide results. */
+  async queryColumnsByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<ColumnRows> {
+    try {
+      const reader = await this.connection.runAndReadAll(build(this.dialect, { parts: 1 }));
+      return { length: reader.currentRowCount, columns: reader.getColumnsObjectJS() as Record<string, unknown[]> };
+    } catch (e) {
+      throw new StrataError('STORE_ERROR', `query failed: ${(e as Error).message}`, [], { cause: e });
+    }
   }
 
   async executeByUser(build: (dialect: SqlDialect, target: ByUserTarget) => string): Promise<void> {
