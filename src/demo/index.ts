@@ -16,3 +16,4 @@ export { simulateUser, demoUserId, DEMO_DAYS, DEMO_END_MS, type DemoSink, type P
 export { demoPlan, DEMO_PLAN_DOCUMENT } from './demo-plan.js';
 export { DEMO_ASSIGNMENT, DEMO_EXPERIMENT, EXPOSURE_EVENT, RESCUE_CHANCE, OnboardingExperiment, type Exposure } from './demo-experiment.js';
 export { DEMO_EXPERIMENT_BY, demoExperimentFiles, demoExperimentsDir, runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';
+export { runDemoModels, DEMO_DISCOVERY, type DemoModelsResult, type DemoModelSummary } from './demo-models-run.js';

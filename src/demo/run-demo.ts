@@ -3,7 +3,9 @@
  * into a fresh workspace, add the example segments through the registry, compute them in
  * one batch, collect sizes, overlaps and what distinguishes each segment, then run the
  * behavioural analyses (lifecycle, funnel, retention, RFM, key moments) on the same data,
- * and finally add and analyse the onboarding-checklist experiment (demo-experiment.ts).
+ * add and analyse the onboarding-checklist experiment (demo-experiment.ts), and finally
+ * train and score the predictive models, compute the segments that read their scores, and
+ * discover personas and the drivers of a first purchase (demo-models-run.ts).
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { runDemoAnalyses, type DemoAnalyses } from './demo-analyses.js';
 import { withDemoAnalysis } from './demo-analysis-config.js';
 import { demoPlan } from './demo-plan.js';
 import { runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';
+import { runDemoModels, type DemoModelsResult } from './demo-models-run.js';
 import { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
 import { DEMO_DAYS, DEMO_END_MS, demoUserId } from './synthetic-product.js';
 
@@ -65,6 +68,8 @@ export interface DemoResult {
   readonly analyses: DemoAnalyses;
   /** The onboarding-checklist experiment (src/demo/experiments), analysed as of `asOf`. */
   readonly experiment: DemoExperimentResult;
+  /** Churn and propensity models, the segments reading their scores, personas and drivers (demo-models-run.ts). */
+  readonly models: DemoModelsResult;
   /** A real user of the demo for `strata user` (a member of a lifecycle segment when it has one). */
   readonly exampleUser: string;
   readonly timings: {
@@ -74,6 +79,7 @@ export interface DemoResult {
     readonly analyseMs: number;
     readonly analysesMs: number;
     readonly experimentMs: number;
+    readonly modelsMs: number;
     readonly totalMs: number;
   };
 }
@@ -154,12 +160,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const computeStart = performance.now();
     const files = await demoSegmentFiles();
     const definitions: SegmentDefinition[] = [];
+    const registry = new SegmentRegistry(store, plan, { lifecycle: config.lifecycle });
+    const context = await registry.segmentContext();
     for (const file of files) {
       const target = path.join(config.segmentsDir, path.basename(file));
       await copyFile(file, target);
-      definitions.push(validateSegment(parseSegmentText(await readFile(target, 'utf8'), path.relative(dir, target)), plan, { lifecycle: config.lifecycle }));
+      definitions.push(validateSegment(parseSegmentText(await readFile(target, 'utf8'), path.relative(dir, target)), plan, context));
     }
-    const registry = new SegmentRegistry(store, plan, { lifecycle: config.lifecycle });
     await registry.add(definitions);
     progress({ phase: 'computing', done: 0, total: 1 });
     const computed: ComputeResult[] = await registry.compute(
@@ -196,6 +203,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     progress({ phase: 'experiment', done: 1, total: 1 });
     const experimentMs = performance.now() - experimentStart;
 
+    // 7. Models: churn risk and upgrade propensity trained, evaluated and scored; segments
+    // that read the scores; personas and the drivers of a first purchase.
+    const modelsStart = performance.now();
+    const models = await runDemoModels(store, registry, config, DEMO_END_MS, progress);
+    const modelsMs = performance.now() - modelsStart;
+
     const population = computed[0]?.population ?? 0;
     const byKey = new Map(computed.map((c) => [c.key, c]));
     const segments = definitions.map((d) => {
@@ -218,6 +231,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       reports,
       analyses,
       experiment,
+      models,
       exampleUser,
       timings: {
         generateMs: Math.round(generateMs),
@@ -226,6 +240,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         analyseMs: Math.round(analyseMs),
         analysesMs: Math.round(analysesMs),
         experimentMs: Math.round(experimentMs),
+        modelsMs: Math.round(modelsMs),
         totalMs: Math.round(performance.now() - started),
       },
     };

@@ -4,7 +4,7 @@ import { formatIngestSummary } from '../../ingest/index.js';
 import type { LifecycleFlow, LifecycleReport } from '../../analysis/lifecycle/index.js';
 import type { MomentsReport } from '../../analysis/moments/index.js';
 import type { RfmResult } from '../../analysis/rfm/index.js';
-import { DEMO_ANALYSIS_SETTINGS, DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, runDemo, type DemoResult } from '../../demo/index.js';
+import { DEMO_ANALYSIS_SETTINGS, DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, DEMO_DISCOVERY, runDemo, type DemoModelsResult, type DemoResult } from '../../demo/index.js';
 import type { BehaviorMetric, BehaviorReport } from '../../segments/registry/index.js';
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
@@ -130,9 +130,11 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
   out.push(`Experiment (src/demo/experiments): ${r.experiment.key}, by device as of the start`);
   out.push(renderExperimentReport(r.experiment.byDevice));
   out.push('');
+  out.push(renderDemoModels(r.models));
+  out.push('');
   const t = r.timings;
   out.push(
-    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)}, experiment ${formatSeconds(t.experimentMs)})`,
+    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)}, experiment ${formatSeconds(t.experimentMs)}, models ${formatSeconds(t.modelsMs)})`,
   );
   out.push('');
   out.push('Explore it:');
@@ -159,6 +161,10 @@ function analysisHints(r: DemoResult, asOfDate: string): string[] {
     `moments list --as-of ${asOfDate}`,
     `user ${r.exampleUser} --as-of ${asOfDate}`,
     `experiment analyze ${r.experiment.key} --as-of ${asOfDate} --by device`,
+    ...r.models.models.map((m) => `model show ${m.key}`),
+    `model explain ${r.models.models[0]?.key ?? 'churn-risk'} ${r.exampleUser} --as-of ${asOfDate}`,
+    `discover personas --show`,
+    `discover drivers --outcome ${DEMO_DISCOVERY.drivers.outcome} --first ${DEMO_DISCOVERY.drivers.firstDays}d --within ${DEMO_DISCOVERY.drivers.withinDays}d --as-of ${asOfDate} --revenue`,
   ];
 }
 
@@ -214,3 +220,68 @@ function renderMoments(m: MomentsReport): string {
     )
   );
 }
+
+/** The predictive step: holdout quality of each model, the segments reading the scores, personas, the top drivers. */
+function renderDemoModels(m: DemoModelsResult): string {
+  const out: string[] = [];
+  out.push('Models (src/demo/models), trained on past snapshots, evaluated on a later holdout, scored as of the end');
+  out.push(
+    formatTable(
+      [
+        { header: 'MODEL' },
+        { header: 'FAMILY' },
+        { header: 'TRAIN ROWS', align: 'right' },
+        { header: 'HOLDOUT', align: 'right' },
+        { header: 'BASE', align: 'right' },
+        { header: 'AUC', align: 'right' },
+        { header: 'LOG LOSS', align: 'right' },
+        { header: 'TOP 10% LIFT', align: 'right' },
+        { header: 'SCORED', align: 'right' },
+      ],
+      m.models.map((x) => [
+        x.key,
+        x.family,
+        formatCount(x.training.rows),
+        x.holdout ? formatCount(x.holdout.rows) : '-',
+        x.holdout ? formatPercent(x.holdout.baseRate) : '-',
+        formatRatio(x.holdout?.auc ?? null, 3),
+        formatRatio(x.holdout?.logLoss ?? null, 3),
+        formatRatio(x.holdout?.topDecileLift ?? null, 2),
+        formatCount(x.scored.users),
+      ]),
+    ),
+  );
+  for (const x of m.models) out.push(`  ${x.key}: strongest features ${x.topFeatures.join(', ')}`);
+  out.push('');
+  out.push('Segments on the scores (src/demo/model-segments)');
+  out.push(
+    formatTable(
+      [{ header: 'SEGMENT' }, { header: 'NAME' }, { header: 'SIZE', align: 'right' }, { header: 'SHARE', align: 'right' }],
+      m.segments.map((s) => [s.key, s.name, formatCount(s.size), s.population > 0 ? formatPercent(s.size / s.population) : '-']),
+    ),
+  );
+  out.push('');
+  const p = m.personas;
+  out.push(`Personas (k = ${p.personas.length} by silhouette ${formatRatio(p.silhouette, 3)}; users active in the last ${p.population.activeDays ?? '-'} days)`);
+  out.push(
+    formatTable(
+      [{ header: 'ID', align: 'right' }, { header: 'PERSONA' }, { header: 'USERS', align: 'right' }, { header: 'SHARE', align: 'right' }],
+      p.personas.map((x) => [String(x.id), x.name, formatCount(x.size), formatPercent(x.share)]),
+    ),
+  );
+  out.push('');
+  const d = m.drivers;
+  const top = d.candidates.slice(0, 6);
+  out.push(
+    `Drivers of a first ${DEMO_DISCOVERY.drivers.outcome}: behaviour in the first ${DEMO_DISCOVERY.drivers.firstDays} days, ${DEMO_DISCOVERY.drivers.outcome} in the ${DEMO_DISCOVERY.drivers.withinDays} after (${formatCount(d.analysed)} users; ${d.significant} of ${d.candidates.length} significant, BH at ${d.fdr})`,
+  );
+  out.push(
+    formatTable(
+      [{ header: 'BEHAVIOUR' }, { header: 'USERS', align: 'right' }, { header: 'RATE', align: 'right' }, { header: 'W/O', align: 'right' }, { header: 'LIFT', align: 'right' }, { header: 'PHI', align: 'right' }, { header: 'Q', align: 'right' }],
+      top.map((c) => [`${c.event} >= ${c.atLeast}`, formatCount(c.with.users), formatPercent(c.with.rate), formatPercent(c.without.rate), formatRatio(c.lift, 2), formatRatio(c.phi, 3), c.qValue < 0.001 ? '<0.001' : formatRatio(c.qValue, 3)]),
+    ),
+  );
+  out.push('Associations, not causes: test a driver with an experiment before acting on it.');
+  return out.join('\n');
+}
+
