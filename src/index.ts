@@ -84,14 +84,25 @@ export {
   parseSegmentText,
   segmentReferences,
   validateSegment,
+  MODEL_CONDITION_KINDS,
+  type ModelKindName,
   type SegmentContext,
   type SegmentDefinition,
 } from './segments/language/index.js';
 export type { Condition, SegmentIR } from './segments/ir/nodes.js';
-export { compileSegmentBatch, compileSegmentMembers } from './segments/compile/index.js';
+export { modelsUsed } from './segments/ir/nodes.js';
+export { compileSegmentBatch, compileSegmentMembers, type CompileOptions } from './segments/compile/index.js';
 export type { SqlDialect } from './segments/compile/dialect.js';
 export { duckdbDialect } from './segments/compile/duckdb-dialect.js';
-export { evaluateSegments, type MemoryDataset, type MemoryEvent } from './segments/evaluate/index.js';
+export {
+  evaluateSegments,
+  selectScoreRuns,
+  type MemoryDataset,
+  type MemoryEvent,
+  type MemoryScoreRun,
+  type MemoryScoreValues,
+  type SelectedScores,
+} from './segments/evaluate/index.js';
 
 // The streaming evaluator: the same IR updated per event, entered/left changes, snapshots
 export {
@@ -104,19 +115,34 @@ export {
   StreamEvaluator,
   StreamRecordParser,
   writeStreamState,
+  seedStreamScores,
+  ScoreBlockBuffer,
+  STREAM_STATE_READABLE_VERSIONS,
   type MembershipChange,
   type RejectedEvent,
   type StreamClock,
   type StreamEvaluatorOptions,
   type StreamEvent,
   type StreamRecord,
+  type StreamRecordParserOptions,
   type StreamSnapshot,
   type StreamStats,
+  type StreamScoreBlock,
+  type StreamScoreRow,
+  type StreamScoreRecord,
+  type StreamModelKind,
+  type ScorePushResult,
+  type ScoreValues,
+  type SavedScoreRun,
+  type SeededScores,
 } from './segments/stream/index.js';
 
 // Registry: versions, snapshots and the analyses on them
+// (scoreRunsFor: the run each model's conditions read as of asOf, for CompileOptions.scoreRuns)
 export {
   SegmentRegistry,
+  scoreRunsFor,
+  withModelCatalogue,
   type AddResult,
   type ComputeResult,
   type DiffResult,
@@ -191,6 +217,8 @@ export {
   type StageCount,
   type SegmentRestriction,
 } from './analysis/lifecycle/index.js';
+// Lifecycle stages with the store's model catalogue checked (stages that use score/cluster)
+export { stageConditionsFor } from './analysis/lifecycle/lifecycle-report.js';
 
 // Key moments: the `moments:` section, computed per user with their instant
 export {
@@ -476,7 +504,8 @@ export {
   type TreatmentVerdict,
 } from './experiments/analyze/index.js';
 
-// Predictive models (issue 6 foundations): features, supervised learning, lifetime value, personas
+// Predictive models (issue 6): features, supervised learning, stored models and scores,
+// churn and propensity models, lifetime value, personas, drivers
 export {
   buildFeatures,
   forEachFeaturePage,
@@ -594,6 +623,133 @@ export {
   type PersonaIdAssignment,
   type PersonaMatch,
 } from './models/cluster/index.js';
+
+// Stored models and scoring runs (the contract every model kind writes through), and churn and
+// propensity models: train, evaluate, score, explain, show, list. Not `export *`: the registry
+// index also exports small helpers.
+export {
+  MODEL_KINDS,
+  saveModelVersion,
+  listModelVersions,
+  getModelVersion,
+  modelCatalogue,
+  percentileRanks,
+  writeScoreRun,
+  listScoreRuns,
+  scoreRunsAsOf,
+  readScores,
+  type ModelKind,
+  type ScoreRunKind,
+  type StoredModelVersion,
+  type ScoreRun,
+  type ScoreRunInput,
+  type UserScore,
+  validateModel,
+  validateModelText,
+  modelDocument,
+  trainModel,
+  evaluateModel,
+  scoreModel,
+  explainModelUser,
+  showModel,
+  listModels,
+  loadSupervisedModel,
+  snapshotInstants,
+  populationAt,
+  evaluatePredictions,
+  defaultScoreAsOf,
+  DEFAULT_SCORE_PAGE_USERS,
+  MODEL_DEFAULTS,
+  type ModelDefinition,
+  type ModelContext,
+  type ValidatedModel,
+  type SupervisedKind,
+  type ModelFamily,
+  type ModelWorkspace,
+  type SupervisedModelBody,
+  type StoredFeatureLayout,
+  type ModelEvaluation,
+  type TrainOptions,
+  type TrainResult,
+  type EvaluateOptions,
+  type EvaluationRun,
+  type ScoreOptions,
+  type ScoreResult,
+  type ScoreDistribution,
+  type ExplainOptions,
+  type UserExplanation,
+  type ModelListItem,
+  type ModelDetails,
+} from './models/registry/index.js';
+
+// Discovery: personas (k-means on behaviour, stored with a cluster run) and drivers.
+// DEFAULT_ACTIVE_DAYS (personas, 90) is exported as DEFAULT_PERSONA_ACTIVE_DAYS: the churn
+// model's default activity window (28) has the same name in src/models/registry.
+export {
+  discoverPersonas,
+  showPersonas,
+  fitPersonas,
+  searchK,
+  assignPersonaIds,
+  parsePersonaBody,
+  isLoggedFeature,
+  log1pColumns,
+  personaFeatureLabel,
+  DEFAULT_PERSONAS_KEY,
+  DEFAULT_ACTIVE_DAYS as DEFAULT_PERSONA_ACTIVE_DAYS,
+  PERSONA_WINDOWS_DAYS,
+  PERSONAS_FORMAT,
+  PERSONAS_FORMAT_VERSION,
+  type DiscoverPersonasOptions,
+  type DiscoveredPersonas,
+  type PersonaPhase,
+  type PersonaPopulation,
+  type PersonaFit,
+  type PersonaFitOptions,
+  type PersonaReport,
+  type PersonaSummary,
+  type PersonaFeature,
+  type PersonaChanges,
+  type PersonaSettings,
+  type PersonaPopulationRecord,
+  type PersonaModelBody,
+} from './models/discover/index.js';
+// Interval is exported as DriverInterval: a bare `Interval` would read as any interval.
+export {
+  discoverDrivers,
+  driverCounts,
+  driversSql,
+  tableStatistics,
+  riskRatioKatz,
+  newcombeDifference,
+  wilsonInterval,
+  phiCoefficient,
+  fisherZInterval,
+  pearsonChiSquare,
+  chiSquarePValue,
+  fisherExactPValue,
+  ASSOCIATION_NOTE,
+  DEFAULT_THRESHOLDS,
+  DEFAULT_EARLY_MS,
+  DEFAULT_WITHIN_MS,
+  DEFAULT_MIN_USERS,
+  DEFAULT_FDR,
+  EVENTS_PER_QUERY,
+  type DriversOptions,
+  type DriversResult,
+  type DriverOutcome,
+  type DriverCandidate,
+  type DriverSide,
+  type RevenueSection,
+  type RevenueCandidate,
+  type RevenueSide,
+  type SkippedCandidate,
+  type DriversScope,
+  type TwoByTwo,
+  type TableStatistics,
+  type TableTest,
+  type Interval as DriverInterval,
+} from './models/discover/drivers-index.js';
 
 // The demo product
 export { DEMO_END_MS, demoPlan, runDemo, simulateUser, type DemoOptions, type DemoResult } from './demo/index.js';
