@@ -35,6 +35,7 @@ function fingerprint(r: DemoResult) {
     sizes: r.segments.map((s) => [s.key, s.size]),
     pairs: r.overlap.pairs.map((p) => [p.a, p.b, p.intersection]),
     analyses: rounded(r.analyses),
+    models: rounded(r.models),
     exampleUser: r.exampleUser,
   };
 }
@@ -79,9 +80,60 @@ describe('strata demo', () => {
 
       // The workspace is usable with the ordinary commands afterwards.
       const ws = path.join(root, 'a');
-      expect((await readdir(path.join(ws, 'segments'))).length).toBe(files.length);
+      // The example segments and, after the models, the segments that read their scores.
+      expect((await readdir(path.join(ws, 'segments'))).length).toBe(files.length + a.models.segments.length);
       const list = await cliJson<{ key: string; lastSnapshot: { size: number } | null }[]>(ws, 'segment', 'list');
-      expect(Object.fromEntries(list.map((l) => [l.key, l.lastSnapshot?.size]))).toEqual(Object.fromEntries(a.segments.map((s) => [s.key, s.size])));
+      expect(Object.fromEntries(list.map((l) => [l.key, l.lastSnapshot?.size]))).toEqual(Object.fromEntries([...a.segments, ...a.models.segments].map((s) => [s.key, s.size])));
+    });
+  });
+
+  it('trains, evaluates and scores its models; the score segments are the stored scores filtered by hand; personas and drivers cover their users', async () => {
+    await withTempDir('strata-demo-models-', async (root) => {
+      const r = await cliJson<DemoResult>(root, 'demo', '--users', USERS, '--seed', '5', '--dir', 'w');
+      const m = r.models;
+      expect(m.models.map((x) => [x.key, x.kind, x.family])).toEqual([
+        ['churn-risk', 'churn', 'gbt'],
+        ['upgrade-propensity', 'propensity', 'logistic'],
+      ]);
+      for (const x of m.models) {
+        // Churn and upgrades follow engagement in the simulation: the holdout ranks them well above chance.
+        expect(x.holdout!.auc!, x.key).toBeGreaterThan(0.75);
+        expect(x.training.rows).toBeGreaterThan(x.holdout!.rows);
+        expect(x.scored.users).toBeGreaterThan(0);
+      }
+      const ws = path.join(root, 'w');
+      const config = await loadConfig({ cwd: ws, workspace: ws });
+      const store = await openStore(config);
+      try {
+        const count = async (sql: string) => Number((await store.query(sql))[0]!.n);
+        const run = (model: string) => `(SELECT max(run_id) FROM score_runs WHERE model_key = '${model}')`;
+        const sizes = Object.fromEntries(m.segments.map((s) => [s.key, s.size]));
+        // The segments' members are the stored scores filtered as the definitions say (independent SQL).
+        expect(sizes['churn-risk-paying']).toBe(
+          await count(`SELECT count(*) AS n FROM model_scores s JOIN profiles p USING (user_id) WHERE s.run_id = ${run('churn-risk')} AND p.t_plan IN ('pro', 'team') AND s.score >= 0.2`),
+        );
+        expect(sizes['ready-to-upgrade']).toBe(await count(`SELECT count(*) AS n FROM model_scores WHERE run_id = ${run('upgrade-propensity')} AND score >= 0.3`));
+        expect(sizes['top-churn-decile']).toBe(await count(`SELECT count(*) AS n FROM model_scores WHERE run_id = ${run('churn-risk')} AND percentile > 90`));
+        expect(sizes['top-churn-decile']).toBeGreaterThan(0);
+        // Every active user has exactly one persona, and the cluster run holds them.
+        const personas = m.personas.personas.reduce((sum, p) => sum + p.size, 0);
+        expect(personas).toBe(m.personas.population.users);
+        expect(await count(`SELECT count(*) AS n FROM model_scores WHERE run_id = ${run('personas')} AND cluster IS NOT NULL`)).toBe(personas);
+      } finally {
+        await store.close();
+      }
+      // Drivers: the analysed users split by every behaviour; q-values never below p-values.
+      for (const c of m.drivers.candidates) {
+        expect(c.with.users + c.without.users).toBe(m.drivers.analysed);
+        expect(c.qValue).toBeGreaterThanOrEqual(c.pValue);
+      }
+      // The commands the hints name work on the demo workspace.
+      const list = await cliJson<{ key: string; kind: string }[]>(ws, 'model', 'list');
+      expect(list.map((l) => [l.key, l.kind])).toEqual([
+        ['churn-risk', 'churn'],
+        ['personas', 'personas'],
+        ['upgrade-propensity', 'propensity'],
+      ]);
     });
   });
 

@@ -49,7 +49,7 @@ export function registerDiscoverPersonas(discover: Command, io: CliIo): void {
     .option('--key <KEY>', 'the model key', DEFAULT_PERSONAS_KEY)
     .option('--k <K>', 'number of personas (default: best silhouette)')
     .option('--k-max <K>', 'largest k the search tries', '8')
-    .option('--as-of <T>', 'the instant T: features read events before T (default: just after the latest event)')
+    .option('--as-of <T>', 'read events before T (default: just after the last event)')
     .option('--segment <KEY>', 'cluster the members of this segment as of T')
     .option('--active <D>', "only users active in [T - D, T): 90d, 2w, or 'all'")
     .option('--seed <N>', 'seed of k-means++ and the samples', '0')
