@@ -236,9 +236,7 @@ export async function runScoringBench(o: ScoringBenchOptions): Promise<ScoringBe
   const { withProductStore } = await import('./support/product-store.js');
   const { forEachFeaturePage } = await import('../src/models/features/index.js');
   const registry = await import('../src/models/registry/index.js');
-  // The product generator writes the demo plan without the experiments' $exposure event.
-  const { $exposure: _exposure, ...events } = DEMO_PLAN_DOCUMENT.events;
-  const plan = parsePlan({ ...DEMO_PLAN_DOCUMENT, events });
+  const plan = parsePlan(DEMO_PLAN_DOCUMENT);
   const options = { events: [o.events], users: o.users, repetitions: 1, keep: o.keep, ...(o.dir ? { dir: o.dir } : {}) };
   return withProductStore('models-score', o.events, plan, options, async ({ store, asOfMs, scale }) => {
     const ws = { store, plan, purchase: null };
