@@ -211,7 +211,7 @@ export class StreamEvaluator {
   private readonly onReject: (r: RejectedEvent) => void;
 
   private readonly users = new Map<string, UserState>();
-  private readonly wakes = new TimerHeap<UserState>();
+  private readonly wakes = new TimerHeap<UserState>((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   private readonly pending = new TimerHeap<StreamEvent>();
   /** Per scoring run ahead of the clock: its model, at its as_of (stale entries settle nothing). */
   private readonly activations = new TimerHeap<ModelScores>();

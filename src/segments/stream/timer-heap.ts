@@ -4,6 +4,24 @@
  * stale entry (its item was rescheduled) is skipped when it surfaces.
  */
 export class TimerHeap<T> {
+  /**
+   * With `tieBreak`, equal instants pop in its order instead of first in, first out: the
+   * users' wake-ups use the user id, so the order of changes at one instant does not depend
+   * on the history that scheduled them (a stream restored from a state file, which schedules
+   * every user afresh, emits them in the same order as one that never stopped).
+   */
+  constructor(private readonly tieBreak?: (a: T, b: T) => number) {}
+
+  /** Whether entry (ta, ia, sa) pops before (tb, ib, sb). */
+  private before(ta: number, ia: T, sa: number, tb: number, ib: T, sb: number): boolean {
+    if (ta !== tb) return ta < tb;
+    if (this.tieBreak) {
+      const c = this.tieBreak(ia, ib);
+      if (c !== 0) return c < 0;
+    }
+    return sa < sb;
+  }
+
   private times: number[] = [];
   private items: T[] = [];
   /** Insertion order, so equal instants pop first in, first out (events keep their arrival order). */
@@ -34,7 +52,7 @@ export class TimerHeap<T> {
     seqs.push(s);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (times[p]! < time || (times[p] === time && seqs[p]! < s)) break;
+      if (this.before(times[p]!, items[p]!, seqs[p]!, time, item, s)) break;
       times[i] = times[p]!;
       items[i] = items[p]!;
       seqs[i] = seqs[p]!;
@@ -62,8 +80,8 @@ export class TimerHeap<T> {
         let c = 2 * i + 1;
         if (c >= m) break;
         const r = c + 1;
-        if (r < m && (times[r]! < times[c]! || (times[r] === times[c] && seqs[r]! < seqs[c]!))) c = r;
-        if (lastTime < times[c]! || (lastTime === times[c] && lastSeq < seqs[c]!)) break;
+        if (r < m && this.before(times[r]!, items[r]!, seqs[r]!, times[c]!, items[c]!, seqs[c]!)) c = r;
+        if (this.before(lastTime, lastItem, lastSeq, times[c]!, items[c]!, seqs[c]!)) break;
         times[i] = times[c]!;
         items[i] = items[c]!;
         seqs[i] = seqs[c]!;
