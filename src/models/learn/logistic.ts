@@ -9,9 +9,10 @@
  * package: Newton's fast local convergence reaches 1e-9 agreement with sklearn's newton-cg
  * even on badly scaled raw features, where an L-BFGS run (sklearn's own, through scipy) stopped
  * 20% away from the optimum in test/learn.test.ts's p = 30 case; and at 1M × 30 this solver
- * fits within 1.4× of sklearn's lbfgs at sklearn's loose default tolerance (bench `models`).
+ * fits within 1.5× of sklearn's lbfgs at sklearn's loose default tolerance (bench `models`).
  * No npm L-BFGS package was measured. The Hessian pass (n·p²/2 multiply-adds) is the expensive one, so it is
- * recomputed only when the last step cut the gradient by less than 4×; a Hessian from a nearby iterate
+ * recomputed only when the last step cut the gradient by less than 4× (20× where a Hessian is
+ * cheap next to a gradient pass); a Hessian from a nearby iterate
  * still gives fast linear convergence, and each further step costs one gradient pass (and
  * above 50,000 rows it is estimated from a subsample of rows; see `hessian`).
  * Every step is safeguarded by Armijo backtracking on f.
@@ -121,9 +122,15 @@ function newton(x: DesignMatrix, y: Uint8Array, C: number, tol: number, maxIter:
   let state = objectiveAndGradient(x, y, C, theta);
   let chol: Float64Array | null = null;
   let previousGradNorm = Infinity;
+  // A Hessian costs (rows used)·d²/2 against n·d for a gradient pass. Where it costs more than
+  // a few gradient passes (many features), keep it while the gradient falls 4× per step;
+  // where it is cheap (1M × 30, subsampled), refresh it unless the gradient fell 20×, since
+  // every extra iteration costs a full gradient pass.
+  const hessianRows = Math.ceil(x.n / Math.max(1, Math.floor(x.n / Math.max(HESSIAN_ROWS, 40 * d * d))));
+  const reuse = (hessianRows * d) / 2 > 4 * x.n ? 0.25 : 0.05;
   for (let iter = 1; iter <= maxIter; iter++) {
     const gradNorm = maxAbs(state.grad);
-    if (chol === null || gradNorm > 0.25 * previousGradNorm) chol = cholesky(hessian(x, C, theta), d);
+    if (chol === null || gradNorm > reuse * previousGradNorm) chol = cholesky(hessian(x, C, theta), d);
     previousGradNorm = gradNorm;
     const step = choleskySolve(chol, d, state.grad);
     const slope = -dot(step, state.grad);
