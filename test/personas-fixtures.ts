@@ -6,7 +6,7 @@
  */
 import { parsePlan } from '../src/schema/tracking-plan.js';
 import type { SeedEvent } from './support/load-duckdb.js';
-import { normal } from './support/cluster-data.js';
+import { normal, poisson } from './support/cluster-data.js';
 import { prng } from './support/prng.js';
 
 export const AS_OF = '2026-06-01T00:00:00Z';
@@ -61,16 +61,6 @@ export interface PlantedUsers {
   readonly truth: Map<string, number>;
 }
 
-function poisson(rand: () => number, mean: number): number {
-  const l = Math.exp(-mean);
-  let k = 0;
-  let p = 1;
-  do {
-    k++;
-    p *= rand();
-  } while (p > l);
-  return k - 1;
-}
 
 /** `counts[g]` users of group g, ids `<prefix>-g<g>-<n>`, events before AS_OF (and a few after it, which no feature may read). */
 export function plantedUsers(seed: number, counts: readonly number[], prefix: string): PlantedUsers {

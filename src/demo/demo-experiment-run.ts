@@ -4,12 +4,9 @@
  * src/demo/experiments through the experiment registry and analysed as
  * `strata experiment analyze` does, for the whole experiment and by device.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.js';
-import { StrataError } from '../errors/errors.js';
 import { analyzeExperiment } from '../experiments/analyze/analyze.js';
 import type { ExperimentReport } from '../experiments/analyze/report-types.js';
 import { parseExperimentText } from '../experiments/design/definition.js';
@@ -17,20 +14,16 @@ import { ExperimentRegistry } from '../experiments/design/experiment-registry.js
 import { computeExperimentData } from '../experiments/metrics/index.js';
 import type { SegmentRegistry } from '../segments/registry/index.js';
 import type { EventStore } from '../store/event-store.js';
+import { demoAssetDir, demoAssetFiles } from './demo-assets.js';
 import { DEMO_EXPERIMENT } from './demo-experiment.js';
 
 /** The demo's experiment definitions (src/demo/experiments, resolved from src or dist). */
 export function demoExperimentsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'experiments'), path.resolve(here, '..', '..', 'src', 'demo', 'experiments')];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new StrataError('FILE_NOT_FOUND', 'the demo experiment definitions are missing', [{ path: candidates[1]!, message: 'expected the YAML files of src/demo/experiments' }]);
-  return found;
+  return demoAssetDir('experiments');
 }
 
 export async function demoExperimentFiles(): Promise<string[]> {
-  const dir = demoExperimentsDir();
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f));
+  return demoAssetFiles('experiments');
 }
 
 /** The breakdown the demo shows besides the whole experiment: the trait the effect depends on. */

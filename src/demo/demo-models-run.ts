@@ -8,12 +8,10 @@
  * - personas (`strata discover personas`) and the early behaviours that go with a first
  *   purchase (`strata discover drivers --outcome purchase`).
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.js';
-import { StrataError } from '../errors/errors.js';
+import { demoAssetFiles } from './demo-assets.js';
 import { discoverDrivers, discoverPersonas, type DriversResult, type PersonaReport } from '../models/discover/index.js';
 import { scoreModel, trainModel, validateModelText, type ModelWorkspace, type ScoreResult, type TrainResult } from '../models/registry/index.js';
 import { parseSegmentText, validateSegment } from '../segments/language/index.js';
@@ -49,23 +47,12 @@ export interface DemoModelsResult {
   readonly drivers: DriversResult;
 }
 
-function demoDir(name: string): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, name), path.resolve(here, '..', '..', 'src', 'demo', name)];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new StrataError('FILE_NOT_FOUND', `the demo's ${name} are missing`, [{ path: candidates[1]!, message: `expected the YAML files of src/demo/${name}` }]);
-  return found;
-}
 
-async function yamlFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f));
-}
-
-/** Copy a demo folder's YAML files into the workspace folder `target`; returns the copies. */
-async function copyInto(source: string, target: string): Promise<string[]> {
+/** Copy a demo asset folder's YAML files into the workspace folder `target`; returns the copies. */
+async function copyInto(source: 'models' | 'model-segments', target: string): Promise<string[]> {
   await mkdir(target, { recursive: true });
   const out: string[] = [];
-  for (const file of await yamlFiles(source)) {
+  for (const file of await demoAssetFiles(source)) {
     const to = path.join(target, path.basename(file));
     await copyFile(file, to);
     out.push(to);
@@ -104,7 +91,7 @@ export type DemoModelsProgress = (p: { phase: string; done: number; total: numbe
 
 export async function runDemoModels(store: EventStore, registry: SegmentRegistry, config: Config, asOfMs: number, progress: DemoModelsProgress): Promise<DemoModelsResult> {
   const ws: ModelWorkspace = { store, plan: config.plan, purchase: config.rfm.purchase, segments: registry };
-  const modelFiles = await copyInto(demoDir('models'), path.join(config.workspaceDir, 'models'));
+  const modelFiles = await copyInto('models', path.join(config.workspaceDir, 'models'));
   const steps = modelFiles.length * 2 + 3;
   let done = 0;
   const step = (phase: string) => progress({ phase, done: done++, total: steps });
@@ -123,7 +110,7 @@ export async function runDemoModels(store: EventStore, registry: SegmentRegistry
 
   // Segments that read the scores: validated against the store's model catalogue.
   step('score segments');
-  const segmentFiles = await copyInto(demoDir('model-segments'), config.segmentsDir);
+  const segmentFiles = await copyInto('model-segments', config.segmentsDir);
   const context = await registry.segmentContext();
   const definitions = [];
   for (const file of segmentFiles) {

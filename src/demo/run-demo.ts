@@ -10,13 +10,13 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initWorkspace, loadConfig, openStore, type Config } from '../config/index.js';
 import { StrataError } from '../errors/errors.js';
 import { ingestFiles, type IngestReport } from '../ingest/index.js';
 import { parseSegmentText, validateSegment, type SegmentDefinition } from '../segments/language/index.js';
 import { SegmentRegistry, type ComputeResult, type OverlapResult, type SegmentReport } from '../segments/registry/index.js';
 import { formatInstant } from '../time/time.js';
+import { demoAssetDir, demoAssetFiles } from './demo-assets.js';
 import { runDemoAnalyses, type DemoAnalyses } from './demo-analyses.js';
 import { withDemoAnalysis } from './demo-analysis-config.js';
 import { demoPlan } from './demo-plan.js';
@@ -86,17 +86,11 @@ export interface DemoResult {
 
 /** The example segment definitions shipped with Strata (src/demo/segments, resolved from src or dist). */
 export function demoSegmentsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // From src/demo the folder is beside this file; from dist/demo it is in the package's src/demo.
-  const candidates = [path.join(here, 'segments'), path.resolve(here, '..', '..', 'src', 'demo', 'segments')];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new StrataError('FILE_NOT_FOUND', 'the demo segment definitions are missing', [{ path: candidates[1]!, message: 'expected the YAML files of src/demo/segments' }]);
-  return found;
+  return demoAssetDir('segments');
 }
 
 export async function demoSegmentFiles(): Promise<string[]> {
-  const dir = demoSegmentsDir();
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f));
+  return demoAssetFiles('segments');
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {

@@ -57,7 +57,7 @@ export function randomCenters(seed: number, k: number, cols: number, scale: numb
   return Array.from({ length: k }, () => Array.from({ length: cols }, () => (rand() * 2 - 1) * scale));
 }
 
-function poisson(rand: () => number, mean: number): number {
+export function poisson(rand: () => number, mean: number): number {
   // Knuth for small means, a rounded normal for large ones (shape is what matters here).
   if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(rand)()));
   const l = Math.exp(-mean);

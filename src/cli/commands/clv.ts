@@ -154,7 +154,8 @@ export function registerClv(program: Command, io: CliIo): void {
 }
 
 /** --event/--value over strata.yaml's `rfm:` purchase settings, checked against the plan. */
-function purchaseSettings(config: Config, opts: FitOptions): PurchaseSettings {
+/** The purchase event and value: strata.yaml's `rfm:`, or --event/--value (also `discover drivers --revenue`). */
+export function purchaseSettings(config: Config, opts: { readonly event?: string; readonly value?: string }): PurchaseSettings {
   const configured = config.rfm.purchase;
   if (opts.event === undefined && opts.value === undefined) {
     if (configured) return configured;

@@ -23,6 +23,7 @@ import { formatDuration, formatInstant, parseDurationMs } from '../../time/time.
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatFields, formatPercent, formatTable } from '../table.js';
 import { AS_OF_HELP, SEGMENT_HELP, parseAsOf } from './segment.js';
+import { purchaseSettings } from './clv.js';
 
 interface DriversCliOptions {
   readonly outcome: string;
@@ -118,7 +119,7 @@ export function registerDiscoverDrivers(discover: Command, io: CliIo): void {
             ...(opts.events === undefined ? {} : { events: opts.events.split(',').map((e) => e.trim()).filter((e) => e !== '') }),
             minUsers: numberOption(opts.minUsers, '--min-users', 1, true),
             fdr: fdrOption(opts.fdr),
-            purchase: revenue ? purchaseSettings(config, opts) : null,
+            purchase: revenue ? revenueSettings(config, opts) : null,
             onStep: (step) => progress.update({ phase: step, done: steps[step], total: 2 }),
           });
           return report(result, opts.segment ?? null);
@@ -184,27 +185,15 @@ function thresholdsOption(text: string): number[] {
 }
 
 /** --event/--value over strata.yaml's `rfm:` purchase settings (as `strata clv` reads them). */
-function purchaseSettings(config: Config, opts: DriversCliOptions): PurchaseSettings {
-  const configured = config.rfm.purchase;
-  if (opts.event === undefined && opts.value === undefined) {
-    if (configured?.value) return configured;
+/** clv's resolver (--event/--value or strata.yaml's rfm:), and revenue needs a value. */
+function revenueSettings(config: Config, opts: DriversCliOptions): PurchaseSettings {
+  const settings = purchaseSettings(config, opts);
+  if (settings.value === null) {
     throw new StrataError('CONFIG_INVALID', '--revenue needs purchase settings with a value: add rfm: {event, value} to strata.yaml or give --event and --value', [
       { path: 'rfm', message: 'expected rfm: {event: purchase, value: amount}' },
     ]);
   }
-  const event = opts.event ?? configured?.event;
-  if (event === undefined || !Object.hasOwn(config.plan.events, event)) {
-    throw new StrataError('INPUT_INVALID', `--event: expected one of the tracking plan's events (${Object.keys(config.plan.events).join(', ')}), got ${JSON.stringify(event ?? null)}`);
-  }
-  const same = configured?.event === event;
-  const value = opts.value ?? (same ? configured!.value : null);
-  const properties = config.plan.events[event]!.properties;
-  if (value === null || !(Object.hasOwn(properties, value) && properties[value]!.type === 'number')) {
-    const numbers = Object.keys(properties).filter((p) => properties[p]!.type === 'number');
-    throw new StrataError('INPUT_INVALID', `--value: expected a number property of ${event} (${numbers.join(', ') || 'none declared'}), got ${JSON.stringify(value)}`);
-  }
-  // Settings from rfm: apply whole only to their own event; an explicit --value drops the quantity.
-  return { event, value, quantity: same && opts.value === undefined ? configured!.quantity : null, where: same ? configured!.where : [] };
+  return settings;
 }
 
 const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
