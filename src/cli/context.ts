@@ -25,6 +25,8 @@ export interface CliIo {
 export interface GlobalOptions {
   readonly workspace?: string;
   readonly json: boolean;
+  /** `--actor`: who is acting, for the audit log. */
+  readonly actor?: string;
 }
 
 export class CommandContext {
@@ -34,8 +36,18 @@ export class CommandContext {
   ) {}
 
   static from(io: CliIo, command: Command): CommandContext {
-    const opts = command.optsWithGlobals<{ workspace?: string; json?: boolean }>();
-    return new CommandContext(io, { ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}), json: opts.json === true });
+    const opts = command.optsWithGlobals<{ workspace?: string; json?: boolean; actor?: string }>();
+    return new CommandContext(io, {
+      ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
+      json: opts.json === true,
+      ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
+    });
+  }
+
+  /** Who is acting, for the audit log: `--actor`, else $STRATA_ACTOR, else $USER, else "unknown". */
+  actor(): string {
+    const named = this.globals.actor ?? this.io.env.STRATA_ACTOR ?? this.io.env.USER ?? this.io.env.USERNAME;
+    return named !== undefined && named.trim().length > 0 ? named.trim() : 'unknown';
   }
 
   loadConfig(): Promise<Config> {

@@ -21,6 +21,8 @@ import { registerExperiment } from './commands/experiment.js';
 import { registerClv } from './commands/clv.js';
 import { registerModel } from './commands/model.js';
 import { registerDiscover } from './commands/discover.js';
+import { registerPrivacy } from './commands/privacy.js';
+import { registerAudit } from './commands/audit.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +36,7 @@ export function buildProgram(io: CliIo): Command {
     .version(VERSION, '-V, --version', 'print the version')
     .addOption(new Option('--workspace <DIR>', 'the workspace folder (default: the folder holding strata.yaml, searched upward from here)'))
     .addOption(new Option('--json', 'machine-readable JSON on stdout instead of tables'))
+    .addOption(new Option('--actor <NAME>', 'who is acting, for the audit log (default: $STRATA_ACTOR, else $USER)'))
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError(true)
     .addHelpText(
@@ -61,6 +64,8 @@ export function buildProgram(io: CliIo): Command {
   registerClv(program, io);
   registerModel(program, io);
   registerDiscover(program, io);
+  registerPrivacy(program, io);
+  registerAudit(program, io);
   registerDemo(program, io);
   configureRecursively(program, io);
   return program;

@@ -11,6 +11,7 @@ import { CONFIG_FILE } from './strata-yaml.js';
 import { parseLifecycleSection, type LifecycleModel } from '../analysis/lifecycle/lifecycle-config.js';
 import { parseMomentsSection, type MomentsConfig } from '../analysis/moments/moments-config.js';
 import { parseRfmSection, type RfmConfig } from '../analysis/rfm/rfm-config.js';
+import { parsePrivacySection, type PrivacyConfig } from '../privacy/privacy-config.js';
 
 export const STORE_ENGINES = ['duckdb', 'clickhouse'] as const;
 export type StoreEngine = (typeof STORE_ENGINES)[number];
@@ -60,6 +61,8 @@ export interface Config {
   readonly moments: MomentsConfig;
   /** RFM settings (`rfm:`). */
   readonly rfm: RfmConfig;
+  /** Privacy settings (`privacy:`; defaults when absent). */
+  readonly privacy: PrivacyConfig;
 }
 
 export interface CreateConfigOptions {
@@ -71,7 +74,7 @@ export interface CreateConfigOptions {
   readonly locate?: (jsonPath: string) => string | undefined;
 }
 
-const TOP_LEVEL_KEYS = ['version', 'data_dir', 'segments_dir', 'store', 'plan', 'lifecycle', 'moments', 'rfm'];
+const TOP_LEVEL_KEYS = ['version', 'data_dir', 'segments_dir', 'store', 'plan', 'lifecycle', 'moments', 'rfm', 'privacy'];
 const STORE_KEYS: Readonly<Record<StoreEngine, readonly string[]>> = {
   duckdb: ['engine', 'path', 'threads', 'memory_limit'],
   clickhouse: ['engine', 'url', 'database', 'cluster', 'username', 'password'],
@@ -117,6 +120,7 @@ export function createConfig(options: CreateConfigOptions): Config {
   const lifecycle = plan ? parseLifecycleSection(doc.lifecycle, plan, err) : undefined;
   const moments = plan ? parseMomentsSection(doc.moments, plan, err) : undefined;
   const rfm = plan ? parseRfmSection(doc.rfm, plan, err) : undefined;
+  const privacy = parsePrivacySection(doc.privacy, err);
 
   if (errors.length > 0 || !plan || !store || !lifecycle || !moments || !rfm) throw new StrataError('CONFIG_INVALID', `${configPath} is invalid`, errors);
   return {
@@ -130,6 +134,7 @@ export function createConfig(options: CreateConfigOptions): Config {
     lifecycle,
     moments,
     rfm,
+    privacy,
   };
 }
 

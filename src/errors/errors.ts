@@ -29,6 +29,11 @@ export const ERROR_CATALOGUE = {
   EXPERIMENT_NOT_FOUND: { exit: 2, http: 404, summary: 'no experiment with that key' },
   MODEL_INVALID: { exit: 2, http: 400, summary: 'the model definition is invalid' },
   MODEL_NOT_FOUND: { exit: 2, http: 404, summary: 'no model (or model version) with that key' },
+  PRIVACY_BUDGET_EXCEEDED: { exit: 2, http: 403, summary: 'the release would spend more privacy budget than the workspace has left' },
+  PRIVACY_KEY_INVALID: { exit: 2, http: 400, summary: 'the pseudonymization key is missing, too short, or stored in the data folder' },
+  CONSENT_MISSING: { exit: 2, http: 403, summary: 'the user has not granted consent for that purpose' },
+  AUDIT_LOG_BROKEN: { exit: 4, http: 500, summary: "the audit log's hash chain is broken: records were changed or removed" },
+  FAIRNESS_FLAGGED: { exit: 1, http: 422, summary: 'a fairness audit flagged a segment or model and --strict was given' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

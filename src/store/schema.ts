@@ -27,6 +27,15 @@
  *                    share of the run's users scoring <= this user's score), cluster (INTEGER persona
  *                    id, null for scores): the versioned computed traits the `score`, `percentile`
  *                    and `cluster` conditions read
+ * suppressions       user_hash (hex SHA-256 of the erased user id: the list never holds the id
+ *                    itself), forgotten_at, audit_seq: users erased by `privacy forget`, whose
+ *                    re-ingested events and profiles are refused and counted
+ * audit_log          seq, at, actor, action, target, detail (JSON: what changed, a diff for
+ *                    definitions), prev_hash, hash (SHA-256 chain over the records): append-only
+ * privacy_ledger     release_id, at, actor, release (what was released), mechanism, epsilon, rho,
+ *                    detail (JSON): the differential-privacy budget spent, one row per release
+ * fairness_audits    audit_id, at, as_of, subject_kind (segment | model), subject, flagged,
+ *                    body (JSON report): stored fairness audits, scheduled or on demand
  */
 import type { FieldType } from '../schema/tracking-plan.js';
 
@@ -44,6 +53,10 @@ export const TABLES = {
   modelVersions: 'model_versions',
   scoreRuns: 'score_runs',
   modelScores: 'model_scores',
+  suppressions: 'suppressions',
+  auditLog: 'audit_log',
+  privacyLedger: 'privacy_ledger',
+  fairnessAudits: 'fairness_audits',
 } as const;
 
 /** The column holding event property `name` (to be quoted by the dialect). */

@@ -6,6 +6,15 @@
 export const OBJECTIVES = ['activation', 'conversion', 'retention', 'engagement', 'monetization', 'other'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
+/**
+ * What a segment is used for (issue 7). `analytics` (the default) is for understanding;
+ * `personalization` and `marketing` segments are used for targeting: their members are
+ * only users who granted that consent purpose, and the scheduled fairness audit covers them.
+ */
+export const SEGMENT_PURPOSES = ['analytics', 'personalization', 'marketing'] as const;
+export type SegmentPurpose = (typeof SEGMENT_PURPOSES)[number];
+export const TARGETING_PURPOSES: readonly SegmentPurpose[] = ['personalization', 'marketing'];
+
 export const SEGMENT_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 
 /**
@@ -20,6 +29,8 @@ export interface SegmentDefinition {
   readonly rationale: string;
   readonly owner?: string;
   readonly tags?: readonly string[];
+  /** Absent: analytics. */
+  readonly purpose?: SegmentPurpose;
   readonly match: unknown;
 }
 

@@ -10,7 +10,7 @@
  * a union of condition shapes (TypeBox reports unions as one unhelpful error).
  */
 import { Type, type TObject, type TProperties } from '@sinclair/typebox';
-import { AGGREGATE_FNS, OBJECTIVES, OPERATORS, SEGMENT_KEY_PATTERN, type SupportedKind } from './definition.js';
+import { AGGREGATE_FNS, OBJECTIVES, OPERATORS, SEGMENT_KEY_PATTERN, SEGMENT_PURPOSES, type SupportedKind } from './definition.js';
 
 const strict = (description: string) => ({ additionalProperties: false, description });
 
@@ -188,6 +188,12 @@ export const ENVELOPE_SCHEMA = Type.Object(
     rationale: Type.String({ pattern: '\\S', description: 'a non-empty rationale: why the segment exists and what decision it feeds' }),
     owner: Type.Optional(Type.String({ pattern: '\\S', description: 'a non-empty owner' })),
     tags: Type.Optional(Type.Array(Type.String({ pattern: '\\S', description: 'a non-empty tag' }), { description: 'a list of tags' })),
+    purpose: Type.Optional(
+      Type.Union(
+        SEGMENT_PURPOSES.map((p) => Type.Literal(p)),
+        { description: `a purpose: one of ${SEGMENT_PURPOSES.join(', ')} (personalization and marketing segments are used for targeting)` },
+      ),
+    ),
     match: Type.Unknown({ description: 'a condition (exactly one)' }),
   },
   strict('a segment definition: a mapping with key, name, objective, rationale and match'),

@@ -9,7 +9,7 @@ import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import type { Condition } from '../ir/nodes.js';
 import { ConditionChecker, isRecord, type CheckedCondition } from './condition-checker.js';
-import type { ModelKindName, Objective, SegmentDefinition } from './definition.js';
+import type { ModelKindName, Objective, SegmentDefinition, SegmentPurpose } from './definition.js';
 import { show } from './messages.js';
 import { ENVELOPE_SCHEMA } from './schemas.js';
 import { schemaErrors } from './schema-errors.js';
@@ -73,6 +73,7 @@ export function checkSegment(input: unknown, plan: TrackingPlan, context: Segmen
     rationale: raw.rationale as string,
     ...(typeof raw.owner === 'string' ? { owner: raw.owner } : {}),
     ...(Array.isArray(raw.tags) ? { tags: [...(raw.tags as string[])] } : {}),
+    ...(typeof raw.purpose === 'string' ? { purpose: raw.purpose as SegmentPurpose } : {}),
     // `raw` is a private copy: the caller's object may change after validation, the definition may not.
     match: raw.match,
   };

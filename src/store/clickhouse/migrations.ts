@@ -161,4 +161,28 @@ export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
       ...userKeyedTable(l, TABLES.modelScores, 'run_id UInt64, user_id String, score Nullable(Float64), percentile Nullable(Float64), cluster Nullable(Int32)', 'MergeTree ORDER BY (run_id, user_id)'),
     ],
   },
+  {
+    version: 5,
+    name: 'privacy and governance: suppressions, audit log, privacy ledger, fairness audits',
+    // Metadata on the initiator (timestamps as Int64 milliseconds, like the other metadata).
+    // The suppression list holds hashes, not user ids, so it is not user-keyed.
+    statements: () => [
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.suppressions} (user_hash String, forgotten_at Int64, audit_seq Nullable(UInt64)) ENGINE = MergeTree ORDER BY user_hash`,
+      },
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.auditLog} (seq UInt64, at Int64, actor String, action String, target String, detail String, prev_hash String, hash String) ENGINE = MergeTree ORDER BY seq`,
+      },
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.privacyLedger} (release_id UInt64, at Int64, actor String, release String, mechanism String, epsilon Float64, rho Float64, detail String) ENGINE = MergeTree ORDER BY release_id`,
+      },
+      {
+        on: 'initiator',
+        sql: `CREATE TABLE IF NOT EXISTS ${TABLES.fairnessAudits} (audit_id UInt64, at Int64, as_of Int64, subject_kind String, subject String, flagged UInt8, body String) ENGINE = MergeTree ORDER BY audit_id`,
+      },
+    ],
+  },
 ];

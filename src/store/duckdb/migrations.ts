@@ -134,4 +134,44 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    name: 'privacy and governance: suppressions, audit log, privacy ledger, fairness audits',
+    statements: [
+      `CREATE TABLE ${TABLES.suppressions} (
+        user_hash VARCHAR NOT NULL PRIMARY KEY,
+        forgotten_at TIMESTAMP NOT NULL,
+        audit_seq BIGINT
+      )`,
+      `CREATE TABLE ${TABLES.auditLog} (
+        seq BIGINT NOT NULL PRIMARY KEY,
+        at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        target VARCHAR NOT NULL,
+        detail VARCHAR NOT NULL,
+        prev_hash VARCHAR NOT NULL,
+        hash VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.privacyLedger} (
+        release_id BIGINT NOT NULL PRIMARY KEY,
+        at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        release VARCHAR NOT NULL,
+        mechanism VARCHAR NOT NULL,
+        epsilon DOUBLE NOT NULL,
+        rho DOUBLE NOT NULL,
+        detail VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE ${TABLES.fairnessAudits} (
+        audit_id BIGINT NOT NULL PRIMARY KEY,
+        at TIMESTAMP NOT NULL,
+        as_of TIMESTAMP NOT NULL,
+        subject_kind VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        flagged BOOLEAN NOT NULL,
+        body VARCHAR NOT NULL
+      )`,
+    ],
+  },
 ];
