@@ -16,7 +16,9 @@
  * test/support/segment-arbitraries.ts, shared with the streaming evaluator's property tests.
  * A second property per engine set draws `score`, `percentile` and `cluster` conditions over
  * random scoring runs (ties, runs after asOf, equal as_of, scored users outside the
- * population), stored through the model layer and given to the in-memory evaluator.
+ * population), stored through the model layer and given to the in-memory evaluator. A third
+ * draws consent records, `{consent: PURPOSE}` conditions, targeting purposes and the
+ * workspace's consent defaults on a plan with `$consent` (consentScenarioWith).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -24,7 +26,7 @@ import { evaluateSegments, indexDataset } from '../src/segments/evaluate/index.j
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import { clickhouseAvailable, type LocalClickHouse } from './support/clickhouse-server.js';
 import { SegmentEngine, startServerFor } from './support/segment-engines.js';
-import { MODEL_CATALOGUE, PLAN, scenarioWith, scoredScenarioWith, type Scenario } from './support/segment-arbitraries.js';
+import { CONSENT_PLAN, MODEL_CATALOGUE, PLAN, consentScenarioWith, scenarioWith, scoredScenarioWith, type Scenario } from './support/segment-arbitraries.js';
 import type { SpecScoreRunJson } from './support/spec-case.js';
 import { toMemoryDataset, toMemoryScoreRuns } from './support/to-memory.js';
 
@@ -39,7 +41,11 @@ interface Disagreement {
 }
 
 /** A scenario, with scoring runs when its definitions read stored models (scoredScenarioWith). */
-type AnyScenario = Scenario & { readonly scoreRuns?: readonly SpecScoreRunJson[] };
+type AnyScenario = Scenario & {
+  readonly scoreRuns?: readonly SpecScoreRunJson[];
+  /** Consent scenarios (consentScenarioWith): the workspace's defaults; their plan is CONSENT_PLAN. */
+  readonly consentDefaults?: { readonly analytics: boolean; readonly personalization: boolean; readonly marketing: boolean };
+};
 
 /** The failing case, one JSON line per item, in the shapes of spec/README.md so it can become a vector. */
 function describeCase(s: AnyScenario, disagreements: readonly Disagreement[]): string {
@@ -50,6 +56,7 @@ function describeCase(s: AnyScenario, disagreements: readonly Disagreement[]): s
     `events:\n${lines(s.events)}`,
     `profiles:\n${lines(s.profiles)}`,
     ...(s.scoreRuns ? [`scoreRuns:\n${lines(s.scoreRuns)}`] : []),
+    ...(s.consentDefaults ? [`consentDefaults (plan: CONSENT_PLAN_DOCUMENT): ${JSON.stringify(s.consentDefaults)}`] : []),
     `definitions (match):\n${lines(s.definitions.map((d) => ({ [d.key]: d.match })))}`,
     `members:\n${lines(disagreements.map((d) => ({ [d.key]: { inMemory: d.inMemory, ...d.engines } })))}`,
   ].join('\n');
@@ -59,12 +66,13 @@ function describeCase(s: AnyScenario, disagreements: readonly Disagreement[]): s
 async function checkScenario(engines: readonly SegmentEngine[], s: AnyScenario): Promise<void> {
   const asOfMs = Date.parse(s.asOf);
   // The models of the scored scenarios are the stored catalogue; runs numbered in order, as the stores number them.
-  const context = { models: MODEL_CATALOGUE };
+  const context = { models: MODEL_CATALOGUE, ...(s.consentDefaults ? { consentDefaults: s.consentDefaults } : {}) };
+  const scenarioPlan = s.consentDefaults ? CONSENT_PLAN : PLAN;
   const runs = (s.scoreRuns ?? []).map((r) => ({ ...r, asOfMs: Date.parse(r.as_of) }));
   const defs = new Map<string, SegmentDefinition>();
-  for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, PLAN, context));
-  const segments = [...defs.values()].map((def) => buildSegmentIR(def, PLAN, (key) => defs.get(key), context));
-  const data = { ...toMemoryDataset(s.events, s.profiles, PLAN), scoreRuns: toMemoryScoreRuns(runs) };
+  for (const raw of s.definitions) defs.set(raw.key, validateSegment(raw, scenarioPlan, context));
+  const segments = [...defs.values()].map((def) => buildSegmentIR(def, scenarioPlan, (key) => defs.get(key), context));
+  const data = { ...toMemoryDataset(s.events, s.profiles, scenarioPlan), scoreRuns: toMemoryScoreRuns(runs) };
   const memory = evaluateSegments(segments, data, asOfMs);
   // The batch has one row per user of the population (DESIGN.md, "Evaluation").
   const population = [...indexDataset(data, asOfMs).keys()].sort();
@@ -73,7 +81,7 @@ async function checkScenario(engines: readonly SegmentEngine[], s: AnyScenario):
   // Engines are separate stores (and servers): they answer side by side.
   await Promise.all(
     engines.map(async (engine) => {
-      await engine.load(PLAN, data, MODEL_CATALOGUE);
+      await engine.load(scenarioPlan, data, MODEL_CATALOGUE);
       const [batch, ...membersOnly] = await Promise.all([engine.batch(segments, asOfMs), ...segments.map((g) => engine.members(g, asOfMs))]);
       answers.get('(population)')![engine.kind] = batch!.users;
       segments.forEach((segment, i) => {
@@ -115,6 +123,15 @@ describe('differential: in-memory evaluator vs DuckDB', () => {
       { numRuns },
     );
   }, 300_000);
+
+  it('gives identical members with consent conditions, targeting purposes and workspace consent defaults', async () => {
+    await engine.store.applyPlan(CONSENT_PLAN);
+    const numRuns = process.env.CI ? 200 : 40;
+    await fc.assert(
+      fc.asyncProperty(consentScenarioWith(4), (s) => checkScenario([engine], s)),
+      { numRuns },
+    );
+  }, 300_000);
 });
 
 const clickhouse = clickhouseAvailable();
@@ -148,6 +165,15 @@ describe.skipIf(!clickhouse)('differential: in-memory evaluator vs DuckDB, Click
     const numRuns = process.env.CI ? 15 : 12;
     await fc.assert(
       fc.asyncProperty(scoredScenarioWith(8), (s) => checkScenario(engines, s)),
+      { numRuns },
+    );
+  }, 600_000);
+
+  it('gives identical members on every engine with consent conditions and targeting purposes', async () => {
+    for (const e of engines) await e.store.applyPlan(CONSENT_PLAN);
+    const numRuns = process.env.CI ? 20 : 5;
+    await fc.assert(
+      fc.asyncProperty(consentScenarioWith(8), (s) => checkScenario(engines, s)),
       { numRuns },
     );
   }, 600_000);

@@ -20,7 +20,7 @@ import type { SegmentIR } from '../src/segments/ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import type { LocalClickHouse } from './support/clickhouse-server.js';
 import { ENGINE_KINDS, SegmentEngine, engineAvailable, startServerFor } from './support/segment-engines.js';
-import { readSpecFiles, specScoreRuns, type SpecCase } from './support/spec-case.js';
+import { readSpecFiles, specConsentDefaults, specScoreRuns, type SpecCase } from './support/spec-case.js';
 import { instantMs, specModels, toMemoryDataset, toMemoryScoreRuns } from './support/to-memory.js';
 
 const SPEC_DIR = fileURLToPath(new URL('../spec/segments', import.meta.url));
@@ -38,7 +38,8 @@ function explained<T>(what: string, fn: () => T): T {
 
 /** The case's definition as IR; the models its scoring runs name are the stored catalogue. */
 function segmentOf(c: SpecCase, plan: TrackingPlan): SegmentIR {
-  const context = { models: specModels(specScoreRuns(c)) };
+  const consentDefaults = specConsentDefaults(c);
+  const context = { models: specModels(specScoreRuns(c)), ...(consentDefaults ? { consentDefaults } : {}) };
   const referenced = new Map<string, SegmentDefinition>();
   for (const [i, raw] of (c.segments ?? []).entries()) {
     const def = explained(`segments[${i}]`, () => validateSegment(raw, plan, context));

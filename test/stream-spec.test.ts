@@ -13,7 +13,7 @@ import { parsePlan, type TrackingPlan } from '../src/schema/tracking-plan.js';
 import type { SegmentIR } from '../src/segments/ir/nodes.js';
 import { buildSegmentIR, validateSegment, type SegmentDefinition } from '../src/segments/language/index.js';
 import { MS } from '../src/time/time.js';
-import { readSpecFiles, specScoreRuns, type SpecCase } from './support/spec-case.js';
+import { readSpecFiles, specConsentDefaults, specScoreRuns, type SpecCase } from './support/spec-case.js';
 import { feed, type FeedKind } from './support/stream-harness.js';
 import { instantMs, specModels, toMemoryDataset, toMemoryScoreRuns } from './support/to-memory.js';
 
@@ -21,7 +21,8 @@ const SPEC_DIR = fileURLToPath(new URL('../spec/segments', import.meta.url));
 const files = readSpecFiles(SPEC_DIR);
 
 function segmentOf(c: SpecCase, plan: TrackingPlan): SegmentIR {
-  const context = { models: specModels(specScoreRuns(c)) };
+  const consentDefaults = specConsentDefaults(c);
+  const context = { models: specModels(specScoreRuns(c)), ...(consentDefaults ? { consentDefaults } : {}) };
   const referenced = new Map<string, SegmentDefinition>();
   for (const raw of c.segments ?? []) {
     const def = validateSegment(raw, plan, context);

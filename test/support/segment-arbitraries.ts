@@ -231,7 +231,7 @@ function resolveReferences(match: unknown, index: number): unknown {
 /** Up to `maxLength` definitions, keys d0, d1, ...; definition i may reference 0..i-1. */
 export const definitionsUpTo = (maxLength: number, conditions: fc.Arbitrary<Doc> = condition) =>
   fc.array(conditions, { minLength: 1, maxLength }).map((matches) =>
-    matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', match: resolveReferences(m, i) })),
+    matches.map((m, i) => ({ key: `d${i}`, name: `d${i}`, objective: 'other', rationale: 'differential test', owner: 'growth', match: resolveReferences(m, i) })),
   );
 
 /** A dataset and up to `maxDefinitions` definitions evaluated on it as one batch. */
@@ -314,3 +314,43 @@ export const scoredScenarioWith = (maxDefinitions: number) =>
     scoreRuns: fc.array(scoreRunArb, { maxLength: 4 }),
     definitions: definitionsUpTo(maxDefinitions, scoredCondition),
   });
+
+// ---- consent ----------------------------------------------------------------------------
+//
+// Opt-in (consentScenarioWith), like the scored scenarios: the plan gains `$consent`, the
+// data consent records (every purpose, and one that is none of them; grants, denials,
+// records without `granted`; on the grid, so ties at one instant and records exactly at
+// asOf happen often), the definitions `{consent: PURPOSE}` leaves and targeting purposes,
+// and the workspace's consent defaults are drawn too.
+
+export const CONSENT_PLAN_DOCUMENT = {
+  ...PLAN_DOCUMENT,
+  events: { ...PLAN_DOCUMENT.events, $consent: { properties: { purpose: 'string', granted: 'boolean', source: 'string' } } },
+};
+export const CONSENT_PLAN = parsePlan(CONSENT_PLAN_DOCUMENT);
+const PURPOSES = ['analytics', 'personalization', 'marketing'] as const;
+
+const consentEventArb: fc.Arbitrary<SpecEvent> = fc
+  .tuple(userId, gridIso, fc.constantFrom(...PURPOSES, 'other'), fc.option(fc.boolean(), { nil: undefined, freq: 8 }), fc.constantFrom('banner', 'api'))
+  .map(([user_id, timestamp, purpose, granted, source]) => ({
+    user_id,
+    event: '$consent',
+    timestamp,
+    properties: { purpose, source, ...(granted === undefined ? {} : { granted }) },
+  }));
+
+const consentLeaf: fc.Arbitrary<Doc> = fc.constantFrom(...PURPOSES).map((p) => ({ consent: p }));
+const consentCondition = conditionOver(fc.oneof({ weight: 3, arbitrary: leaf }, { weight: 2, arbitrary: consentLeaf }));
+
+/** A dataset with consent records, the workspace's consent defaults, and definitions with consent conditions and targeting purposes. */
+export const consentScenarioWith = (maxDefinitions: number) =>
+  fc.record({
+    asOf: fc.constantFrom(0, 15, 6 * 60, 12 * 60).map((m) => iso(BASE + m * MS.m)),
+    events: fc.uniqueArray(fc.oneof({ weight: 2, arbitrary: eventArb }, { weight: 3, arbitrary: consentEventArb }), { maxLength: 40, size: 'medium', selector: (e) => JSON.stringify(e) }),
+    profiles: fc.array(profileArb, { maxLength: 5 }),
+    consentDefaults: fc.record({ analytics: fc.boolean(), personalization: fc.boolean(), marketing: fc.boolean() }),
+    definitions: fc
+      .tuple(definitionsUpTo(maxDefinitions, consentCondition), fc.array(fc.constantFrom(undefined, 'analytics', 'personalization', 'marketing'), { minLength: maxDefinitions, maxLength: maxDefinitions }))
+      .map(([defs, purposes]) => defs.map((d, i) => (purposes[i] === undefined ? d : { ...d, purpose: purposes[i] }))),
+  });
+export type ConsentScenario = ReturnType<typeof consentScenarioWith> extends fc.Arbitrary<infer T> ? T : never;

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseInstantMs } from '../../src/time/time.js';
+import { parsePrivacySection, type PrivacyConfig } from '../../src/privacy/privacy-config.js';
 
 export type SpecValue = string | number | boolean;
 
@@ -54,6 +55,8 @@ export interface SpecCase {
   readonly definition: unknown;
   /** Optional: the models' scoring runs (run ids in array order); see specScoreRuns. */
   readonly scoreRuns?: readonly SpecScoreRunJson[];
+  /** Optional: the workspace's consent defaults as strata.yaml's privacy.consent writes them (purpose -> granted | denied); the rest built in. */
+  readonly consentDefaults?: Readonly<Record<string, 'granted' | 'denied'>>;
   readonly expected: readonly string[];
 }
 
@@ -84,4 +87,13 @@ export function specScoreRuns(c: SpecCase): SpecScoreRun[] {
     if ((r.kind === 'personas') !== (r.clusters !== undefined)) throw new Error(`${c.name}: scoreRuns[${i}]: a ${r.kind} run holds ${r.kind === 'personas' ? 'clusters' : 'scores'}`);
     return { model: r.model, kind: r.kind, asOfMs: asOfOf(c, i, r.as_of), ...(r.scores ? { scores: r.scores } : {}), ...(r.clusters ? { clusters: r.clusters } : {}) };
   });
+}
+
+/** A case's consent defaults for the SegmentContext (`consentDefaults`), parsed as strata.yaml's privacy.consent is; undefined when it has none. */
+export function specConsentDefaults(c: SpecCase): PrivacyConfig['consentDefaults'] | undefined {
+  if (c.consentDefaults === undefined) return undefined;
+  const problems: string[] = [];
+  const parsed = parsePrivacySection({ consent: c.consentDefaults }, (path, message) => problems.push(`${path}: ${message}`));
+  if (problems.length > 0) throw new Error(`${c.name}: consentDefaults: ${problems.join('; ')}`);
+  return parsed.consentDefaults;
 }

@@ -13,6 +13,7 @@ import { visit, type Comparison, type Condition, type ConditionVisitor, type Eve
 import type { BatchPlan, ColumnRef, MeasureRef } from './batch-plan.js';
 import { comparisonOnEmpty, comparisonSql, twoValuedComparison } from './comparison-sql.js';
 import type { AggregateFunction } from './dialect.js';
+import { consentRecordFilter } from '../ir/consent-filters.js';
 
 export interface CompiledCondition {
   readonly sql: string;
@@ -116,6 +117,17 @@ function conditionVisitor(plan: BatchPlan, use: ConditionUse): ConditionVisitor<
     sessionDuration: (n) => measure(plan.sessionMeasure(n.gapMs, n.stat, n.window), 'missing', n.cmp),
     score: (n) => modelLeaf(plan.modelValue(n.model, n.measure), n.cmp),
     cluster: (n) => modelLeaf(plan.modelValue(n.model, 'cluster'), n.cmp),
+    consent: (n) => {
+      // The latest granting and the latest denying record before asOf, two more aggregates of the shared pass.
+      const last = (granted: boolean) => plan.eventMeasure('max', plan.eventTimestamp(), consentRecordFilter(n.purpose, granted), { kind: 'all' }).value;
+      const grant = last(true);
+      const deny = last(false);
+      const grantWins = `(${grant.sql} IS NOT NULL AND (${deny.sql} IS NULL OR ${grant.sql} > ${deny.sql}))`;
+      const relations = new Set([grant.relation, deny.relation]);
+      // Granted by default: only a denial not overtaken by a later grant says no. A user absent from the pass has neither.
+      if (n.defaultGranted) return { sql: `(${deny.sql} IS NULL OR ${grantWins})`, relations, requires: new Set() };
+      return { sql: grantWins, relations, requires: new Set([grant.relation]) };
+    },
   };
 
   /**

@@ -13,6 +13,7 @@ import {
   type SegmentIR,
   type Window,
 } from '../ir/nodes.js';
+import { consentDecision, consentRecordFilter } from '../ir/consent-filters.js';
 import { applyComparison, compareValues } from './compare.js';
 import {
   indexDataset,
@@ -156,6 +157,10 @@ export class UserEvaluator {
       },
       score: (n) => applyComparison(n.cmp, this.modelValue(n.model, n.measure), asOf),
       cluster: (n) => applyComparison(n.cmp, this.modelValue(n.model, 'cluster'), asOf),
+      consent: (n) => {
+        const all = { lo: -Infinity, hi: asOf };
+        return consentDecision(this.lastMatch(all, consentRecordFilter(n.purpose, true)), this.lastMatch(all, consentRecordFilter(n.purpose, false)), n.defaultGranted);
+      },
     };
   }
 

@@ -167,6 +167,16 @@ export interface ScoreNode { readonly kind: 'score'; readonly model: string; rea
 /** `{cluster: MODEL, eq|ne|in|notIn: ID}` or `exists`: the user's persona id (an integer) in the personas model's run as of asOf, as for ScoreNode. */
 export interface ClusterNode { readonly kind: 'cluster'; readonly model: string; readonly cmp: Comparison }
 
+/**
+ * `{consent: PURPOSE}`, and the consent every targeting segment is wrapped in (issue 7;
+ * src/privacy/consent/consent-event.ts): the `granted` of the user's latest `$consent`
+ * event with property purpose = PURPOSE and ts < asOf; at one instant a denial wins; a
+ * record without a boolean `granted` is no record. With no record, `defaultGranted` (the
+ * workspace's `privacy.consentDefaults[PURPOSE]`, resolved by the language front end so
+ * every back end reads the same default from the node).
+ */
+export interface ConsentNode { readonly kind: 'consent'; readonly purpose: string; readonly defaultGranted: boolean }
+
 export type Condition =
   | AndNode
   | OrNode
@@ -183,7 +193,8 @@ export type Condition =
   | SessionsNode
   | SessionDurationNode
   | ScoreNode
-  | ClusterNode;
+  | ClusterNode
+  | ConsentNode;
 
 export type ConditionKind = Condition['kind'];
 

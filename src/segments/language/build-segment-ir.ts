@@ -4,12 +4,15 @@
  * `{segment: KEY}` is replaced by the referenced segment's own root, so back ends never
  * see references and membership of another segment is evaluated at the same asOf.
  * `{lifecycle: STAGE}` is lowered by the checker to the stage's exclusive condition over
- * the context's lifecycle model (the default model when none is given).
+ * the context's lifecycle model (the default model when none is given). A targeting segment
+ * (`purpose: personalization | marketing`) becomes AND {consent: purpose} around its root,
+ * wherever it is evaluated, referenced segments included, so no back end can miss it.
  */
 import { StrataError, isStrataError, type ErrorDetail } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { freezeDeep, type Condition, type SegmentIR } from '../ir/nodes.js';
 import type { CheckedCondition } from './condition-checker.js';
+import { withTargetingConsent } from './consent-check.js';
 import type { SegmentDefinition } from './definition.js';
 import { checkSegment, type SegmentContext } from './validate-segment.js';
 
@@ -73,12 +76,12 @@ export function buildSegmentIR(
         { cause: e },
       );
     }
-    const condition = lower(checked, [...chain, { key, referencedAt: path }]);
+    const condition = withTargetingConsent(lower(checked, [...chain, { key, referencedAt: path }]), referenced, context.consentDefaults);
     inlined.set(key, condition);
     return condition;
   };
 
-  return freezeDeep({ key: def.key, root: lower(root, [{ key: def.key }]) });
+  return freezeDeep({ key: def.key, root: withTargetingConsent(lower(root, [{ key: def.key }]), def, context.consentDefaults) });
 }
 
 /** `cycle` starts and ends with the same key; `lead` is how the root reached it, when the root is not part of it. */

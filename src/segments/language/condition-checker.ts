@@ -42,6 +42,7 @@ import {
   type SupportedKind,
   type WindowKey,
 } from './definition.js';
+import { checkConsentCondition, type ConsentDefaults } from './consent-check.js';
 import { closest, indexPath, keyPath, listOf, quote, show } from './messages.js';
 import { CONDITION_SCHEMAS, StepSchema } from './schemas.js';
 import { schemaErrors } from './schema-errors.js';
@@ -126,6 +127,8 @@ export interface CheckerOptions {
    * conditions are errors there (a stage is defined from behaviour and traits only).
    */
   readonly stageCondition?: boolean;
+  /** What `{consent: PURPOSE}` gives a user without a consent record (privacy.consentDefaults); the built-in defaults when absent. */
+  readonly consentDefaults?: ConsentDefaults;
 }
 
 let defaultModel: LifecycleModel | undefined;
@@ -274,6 +277,11 @@ export class ConditionChecker {
       const cmp = this.modelComparison(raw, path, { kind: 'persona', what: `the persona id of model ${quote(String(get(raw, 'cluster')))}` }, 'cluster');
       return model !== undefined && cmp ? { kind: 'cluster', model, cmp } : undefined;
     },
+    consent: (raw, path) => {
+      const { node, errors } = checkConsentCondition(get(raw, 'consent'), keyPath(path, 'consent'), this.plan, this.options.consentDefaults);
+      this.errors.push(...errors);
+      return node;
+    },
     lifecycle: (raw, path) => {
       const stage = nonEmpty(get(raw, 'lifecycle'));
       if (this.options.stageCondition) {
@@ -323,7 +331,11 @@ export class ConditionChecker {
   private stageCondition(i: number, usedAt: string): CheckedCondition | undefined {
     if (!this.stageConditions.has(i)) {
       const stage = this.lifecycleModel.stages[i]!;
-      const sub = new ConditionChecker(this.plan, { stageCondition: true, ...(this.options.models ? { models: this.options.models } : {}) });
+      const sub = new ConditionChecker(this.plan, {
+        stageCondition: true,
+        ...(this.options.models ? { models: this.options.models } : {}),
+        ...(this.options.consentDefaults ? { consentDefaults: this.options.consentDefaults } : {}),
+      });
       const checked = sub.check(stage.match, `lifecycle.stages.${stage.key}.match`);
       if (sub.errors.length > 0 || !checked) {
         const first = sub.errors[0];

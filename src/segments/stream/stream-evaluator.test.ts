@@ -20,7 +20,7 @@ const T0 = Date.UTC(2024, 5, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function segment(key: string, match: unknown): SegmentIR {
-  return buildSegmentIR(validateSegment({ key, name: key, objective: 'other', rationale: 'test', match }, PLAN), PLAN, () => undefined);
+  return buildSegmentIR(validateSegment({ key, name: key, objective: 'other', rationale: 'test', owner: 'growth', match }, PLAN), PLAN, () => undefined);
 }
 
 function recorder(options: Omit<StreamEvaluatorOptions, 'onChange' | 'onReject'>) {

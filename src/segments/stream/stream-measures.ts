@@ -170,7 +170,7 @@ export abstract class Measure {
 const EMPTY: number[] = [];
 
 /** absorbOne's answer when an entry leaves the summary as it was. */
-const UNCHANGED = Symbol('unchanged');
+export const UNCHANGED = Symbol('unchanged');
 
 /** The entries of a series that pass dynamic predicates at asOf, as a fresh sorted list. */
 function filtered(s: SortedSeries, width: number, dynamic: readonly DynamicPredicate[], from: number, to: number, asOf: number): { ts: number[]; vals: unknown[] } {

@@ -30,6 +30,9 @@ import {
   type SeriesSpec,
 } from './stream-measures.js';
 import { ModelScores } from './stream-scores.js';
+import { ConsentMeasure } from './stream-consent.js';
+import { consentPurposeFilter } from '../ir/consent-filters.js';
+import { GRANTED_PROPERTY } from '../../privacy/consent/consent-event.js';
 import { isDynamicPredicate, relativeOffsets, type DynamicPredicate, type MeasureMode, type WindowSpec } from './stream-windows.js';
 
 export interface SegmentProgram {
@@ -84,6 +87,8 @@ export interface StreamPlan {
 type Program = (v: readonly number[]) => number;
 
 const GTE = (n: number): Comparison => ({ op: 'gte', value: { kind: 'number', value: n } });
+/** A consent measure's value is the decision itself. */
+const IS_TRUE: Comparison = { op: 'eq', value: { kind: 'boolean', value: true } };
 
 export function compileStreamPlan(segments: readonly SegmentIR[]): StreamPlan {
   const sorted = [...segments].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -207,6 +212,13 @@ class PlanBuilder {
     sessionDuration: (n) => this.leafProgram(n, () => new CompareLeaf(this.sessionsMeasure(n.gapMs, n.stat, n.window), n.cmp, false, false, true)),
     score: (n) => this.leafProgram(n, () => new ScoreLeaf(this.model(n.model), n.measure, n.cmp)),
     cluster: (n) => this.leafProgram(n, () => new ScoreLeaf(this.model(n.model), 'cluster', n.cmp)),
+    consent: (n) =>
+      this.leafProgram(n, () => {
+        const m = this.seriesMeasure(`consent:${n.defaultGranted}`, consentPurposeFilter(n.purpose), { kind: 'all' }, (series, _dynamic, w) => {
+          return new ConsentMeasure(series, w.spec, w.mode, registerProp(series, GRANTED_PROPERTY), n.defaultGranted);
+        });
+        return new CompareLeaf(m, IS_TRUE, false, false);
+      }),
   };
 
   readonly models = new Map<string, ModelScores>();

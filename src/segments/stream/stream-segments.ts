@@ -15,7 +15,8 @@ import type { SegmentRegistry } from '../registry/index.js';
  * (`registry.segmentContext()`; afterwards `registry.context.models` holds it).
  */
 export async function loadStreamSegments(registry: SegmentRegistry, plan: TrackingPlan, keys?: readonly string[]): Promise<SegmentIR[]> {
-  const context = await registry.segmentContext();
+  // Stored definitions: a version stored before owners were required still loads.
+  const context = { ...(await registry.segmentContext()), storedDefinition: true };
   const stored = (await registry.list()).map((s) => s.key);
   if (stored.length === 0) {
     throw new StrataError('SEGMENT_NOT_FOUND', 'no segments in the registry to stream', [{ path: 'segments', message: 'add definitions first: strata segment add segments/' }]);
