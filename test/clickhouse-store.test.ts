@@ -34,7 +34,7 @@ const plan = parsePlan({
   traits: { plan: 'string', age: 'number', vip: 'boolean', signup_at: 'timestamp', user_id: 'string' },
 });
 
-const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions, TABLES.clvFits, TABLES.modelVersions, TABLES.scoreRuns];
+const METADATA = [TABLES.segmentVersions, TABLES.snapshots, TABLES.ingestRuns, TABLES.migrations, TABLES.experimentVersions, TABLES.clvFits, TABLES.modelVersions, TABLES.scoreRuns, TABLES.suppressions, TABLES.auditLog, TABLES.privacyLedger, TABLES.fairnessAudits];
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 async function columnTypes(store: ClickHouseStore, node: number, table: string): Promise<Record<string, string>> {
@@ -137,7 +137,7 @@ describe.skipIf(!clickhouseAvailable())('the ClickHouse cluster', () => {
     await ingestFiles(store, { kind: 'events', files: [events], plan, rejectsPath: path.join(dir, 'r.jsonl') });
     await ingestFiles(store, { kind: 'profiles', files: [profiles], plan, rejectsPath: path.join(dir, 'r.jsonl') });
     const registry = new SegmentRegistry(store, plan);
-    await registry.add([{ key: 'pro', name: 'Pro', objective: 'other', rationale: 'trait', match: { trait: 'plan', eq: 'pro' } }]);
+    await registry.add([{ key: 'pro', name: 'Pro', objective: 'other', rationale: 'trait', owner: 'growth', match: { trait: 'plan', eq: 'pro' } }]);
     const [computed] = await registry.compute(['pro'], { asOfMs: Date.UTC(2024, 6, 1) });
     expect(computed!.size).toBe(20);
     // Scores are user-keyed too: a run appended through the Distributed table lands on each user's shard.
@@ -242,8 +242,8 @@ describe.skipIf(!clickhouseAvailable())('adding a shard to a cluster', () => {
     await ingestFiles(before, { kind: 'profiles', files: [profiles], plan, rejectsPath: path.join(dir, 'r.jsonl') });
     const asOfMs = Date.UTC(2024, 6, 1);
     const segments: SegmentDefinition[] = [
-      { key: 'pro', name: 'Pro', objective: 'other', rationale: 'trait', match: { trait: 'plan', eq: 'pro' } },
-      { key: 'big', name: 'Big', objective: 'other', rationale: 'events', match: { aggregate: 'sum', of: 'amount', on: 'purchase', gte: 30 } },
+      { key: 'pro', name: 'Pro', objective: 'other', rationale: 'trait', owner: 'growth', match: { trait: 'plan', eq: 'pro' } },
+      { key: 'big', name: 'Big', objective: 'other', rationale: 'events', owner: 'growth', match: { aggregate: 'sum', of: 'amount', on: 'purchase', gte: 30 } },
     ];
     const answers = async (store: ClickHouseStore) => {
       const registry = new SegmentRegistry(store, plan, { now: () => asOfMs });

@@ -23,6 +23,7 @@ import { demoPlan, writeDemoFiles, DEMO_DAYS, DEMO_END_MS } from '../src/demo/in
 import { compileSegmentBatch } from '../src/segments/compile/index.js';
 import { evaluateSegments, type MemoryDataset } from '../src/segments/evaluate/index.js';
 import { SegmentRegistry } from '../src/segments/registry/index.js';
+import { hashPiiValue } from '../src/privacy/minimize.js';
 import { MS } from '../src/time/time.js';
 import { cli, cliJson } from './cli-helpers.js';
 import type { SpecEvent, SpecProfile } from './support/spec-case.js';
@@ -204,7 +205,8 @@ describe('strata user', () => {
       expect(p.traits.find((t) => t.name === 'plan')!.value).toBe(traits.plan);
 
       const shown = await cliJson<UserProfile>(ws, 'user', userId, '--as-of', AS_OF, '--show-pii');
-      expect(shown.traits.find((t) => t.name === 'email')).toMatchObject({ masked: false, value: traits.email });
+      // pii traits are minimized at ingest (privacy.pii: hash by default): --show-pii shows the stored digest, never the address.
+      expect(shown.traits.find((t) => t.name === 'email')).toMatchObject({ masked: false, value: hashPiiValue(String(traits.email), null) });
       const text = await cli(ws, 'user', userId, '--as-of', AS_OF);
       expect(text.code).toBe(0);
       expect(text.stdout).not.toContain(String(traits.email));

@@ -68,6 +68,23 @@ plan:
   #     properties:
   #       experiment: string
   #       variant: string
+  #
+  # Consent is recorded as $consent events (purpose: analytics, personalization or
+  # marketing; granted: true or false; source: where it came from, e.g. banner). Declare
+  # them to record consent; ingest then drops the events of users who opted out of
+  # analytics, from their opt-out on. A property may be flagged pii (hashed or dropped at
+  # ingest) or ip (an IP address, truncated or dropped; a string field named ip or
+  # ip_address is one unless it says ip: false):
+  #
+  #   $consent:
+  #     properties:
+  #       purpose: string
+  #       granted: boolean
+  #       source: string
+  #   page_view:
+  #     properties:
+  #       path: string
+  #       client_ip: { type: string, ip: true }
   events: {}
 
   # Declared profile traits (who users are), upserted trait by trait. A trait is a type
@@ -78,7 +95,21 @@ plan:
   #   signup_at: timestamp
   #   email: { type: string, pii: true }
   #   age_band: { type: string, sensitive: true }
+  #   consent_marketing: boolean        # consent_analytics / _personalization / _marketing:
+  #                                     # recorded as $consent events (source profile)
   traits: {}
+
+# Privacy (optional; these are the defaults). See docs/privacy.md.
+# privacy:
+#   pii: hash                           # pii fields: hash (SHA-256, or HMAC with the key below) | drop
+#   ip: truncate                        # IP fields: truncate (IPv4 /24, IPv6 /48) | drop
+#   pseudonymize:                       # replace user ids at ingest by HMAC-SHA256(key, id)
+#     key_env: STRATA_PSEUDONYM_KEY     # an environment variable holding the key (32+ bytes), or
+#     # key_file: /etc/strata/key       # a file outside data_dir; never put the key in this file
+#   consent:                            # what users without a $consent record have
+#     analytics: granted                # granted: opt-out; denied: events stored only after a grant
+#     personalization: denied
+#     marketing: denied
 
 # Optional analysis sections: uncomment and adapt them once the plan above declares the
 # events and traits they name.

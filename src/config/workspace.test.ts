@@ -121,7 +121,7 @@ describe('findWorkspace and loadConfig', () => {
 
   it('rejects unknown keys', () => {
     const e = caught(() => createConfig({ workspaceDir: tmp, document: { stor: {} } }));
-    expect(e.details).toEqual([{ path: 'strata.yaml stor', message: 'unknown key; expected one of version, data_dir, segments_dir, store, plan, lifecycle, moments, rfm' }]);
+    expect(e.details).toEqual([{ path: 'strata.yaml stor', message: 'unknown key; expected one of version, data_dir, segments_dir, store, plan, lifecycle, moments, rfm, privacy' }]);
   });
 });
 

@@ -10,6 +10,7 @@ export {
   type ProfileRecord,
 } from './ingest-records.js';
 export { formatIngestSummary, type IngestProgress, type IngestReport } from './ingest-report.js';
+export { ingestPrivacy, privacyTotal } from './ingest-privacy.js';
 export {
   DEFAULT_INFER_MAX_ROWS,
   inferPlan,

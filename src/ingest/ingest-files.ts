@@ -8,10 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StrataError } from '../errors/errors.js';
+import type { PrivacyConfig } from '../privacy/privacy-config.js';
 import type { TrackingPlan } from '../schema/tracking-plan.js';
 import type { EventStore, IngestSpec, IngestStep, SourceFormat, StagedSource } from '../store/event-store.js';
 import { checkRowIdFiles, resolveMapping, type ColumnMapping } from './column-mapping.js';
 import { ingestFields } from './ingest-fields.js';
+import { PrivacyTally, ingestPrivacy } from './ingest-privacy.js';
 import type { IngestProgress, IngestReport } from './ingest-report.js';
 import { resolveSource, type ResolvedSource } from './source-files.js';
 
@@ -25,6 +27,13 @@ export interface IngestFilesOptions {
   /** Where rejected rows go, as JSONL `{file, line, reason, row}`; written only when there are rejects. */
   readonly rejectsPath: string;
   readonly onProgress?: (p: IngestProgress) => void;
+  /** The workspace's `privacy:` settings (Config.privacy); absent: the defaults (pii hashed, IPs truncated, analytics opt-out). */
+  readonly privacy?: PrivacyConfig;
+  /**
+   * The pseudonymization key, required when `privacy.pseudonymize` is set:
+   * `resolvePseudonymKey(config, env)` (src/privacy/pseudonymize.ts).
+   */
+  readonly pseudonymKey?: Uint8Array | null;
 }
 
 export async function ingestFiles(store: EventStore, options: IngestFilesOptions): Promise<IngestReport> {
@@ -36,6 +45,8 @@ export async function ingestFiles(store: EventStore, options: IngestFilesOptions
     plan: options.plan,
     rejectsPath: options.rejectsPath,
     onProgress: options.onProgress,
+    privacy: options.privacy,
+    pseudonymKey: options.pseudonymKey,
   });
 }
 
@@ -47,6 +58,8 @@ export interface IngestRunInput {
   readonly plan: TrackingPlan;
   readonly rejectsPath: string | null;
   readonly onProgress: ((p: IngestProgress) => void) | undefined;
+  readonly privacy: PrivacyConfig | undefined;
+  readonly pseudonymKey: Uint8Array | null | undefined;
 }
 
 /** The single ingest path shared by files and in-process records. */
@@ -59,6 +72,7 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
   if (kind === 'events' && input.mapping?.rowIds === true) checkRowIdFiles(input.inputs.map((f) => f.label));
   const startedAtMs = Date.now();
   const t0 = performance.now();
+  const privacy = ingestPrivacy(plan, input.privacy, input.pseudonymKey, startedAtMs);
   const resolved: ResolvedSource[] = [];
   try {
     for (const f of input.inputs) resolved.push(await resolveSource(f.path, f.label, input.format));
@@ -70,7 +84,8 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
 
     const declaredEvents = Object.keys(plan.events);
     const sum = { read: 0, stored: 0, rejected: 0, duplicates: 0, droppedFields: {} as Record<string, number>, rejectReasons: {} as Record<string, number> };
-    const session = await store.openIngest({ kind, fields, trackProgress: onProgress !== undefined });
+    const tally = new PrivacyTally();
+    const session = await store.openIngest({ kind, fields, trackProgress: onProgress !== undefined, privacy });
     let failure: unknown;
     try {
       // Stage every file first: reading and validating touch only scratch tables, so a file
@@ -91,7 +106,9 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
         bytesBefore += bytes;
         staged.push(s);
         sum.read += s.read;
-        sum.rejected += s.read - s.valid;
+        // Suppressed rows are read but neither valid nor rejected (they are never written anywhere).
+        sum.rejected += s.read - s.valid - (s.privacy?.suppressed ?? 0);
+        tally.addStaged(s.privacy);
         addCounts(sum.droppedFields, s.droppedFields);
         addCounts(sum.rejectReasons, s.rejectReasons);
       }
@@ -101,8 +118,9 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
           const r = await session.store(s, progress(onProgress, () => 0, totalBytes));
           sum.stored += r.stored;
           sum.duplicates += r.duplicates;
+          tally.noConsent += r.noConsent ?? 0;
         }
-        await session.finish(
+        const finished = await session.finish(
           {
             runId,
             kind,
@@ -114,9 +132,11 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
             rejected: sum.rejected,
             duplicates: sum.duplicates,
             dropped: sum.droppedFields,
+            privacy: tally.counts(),
           },
           sum.rejected > 0 ? input.rejectsPath : null,
         );
+        if (finished) tally.addFinished(finished);
       });
     } catch (e) {
       failure = e;
@@ -141,6 +161,7 @@ export async function runIngest(store: EventStore, input: IngestRunInput): Promi
       duplicates: sum.duplicates,
       droppedFields: sum.droppedFields,
       rejectReasons: sum.rejectReasons,
+      privacy: tally.counts(),
       rejectsPath: sum.rejected > 0 ? input.rejectsPath : null,
       elapsedMs: Math.round(elapsedMs),
       rowsPerSecond: elapsedMs > 0 ? Math.round(sum.read / (elapsedMs / 1000)) : 0,

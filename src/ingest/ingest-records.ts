@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StrataError } from '../errors/errors.js';
+import type { PrivacyConfig } from '../privacy/privacy-config.js';
 import type { TrackingPlan } from '../schema/tracking-plan.js';
 import type { EventStore } from '../store/event-store.js';
 import { runIngest } from './ingest-files.js';
@@ -31,6 +32,9 @@ export interface IngestRecordsOptions {
   /** Where rejected records go; without it rejects are only counted in the report. */
   readonly rejectsPath?: string;
   readonly onProgress?: (p: IngestProgress) => void;
+  /** As in IngestFilesOptions: the workspace's privacy settings and pseudonymization key. */
+  readonly privacy?: PrivacyConfig;
+  readonly pseudonymKey?: Uint8Array | null;
 }
 
 export const RECORDS_LABEL = '<records>';
@@ -73,6 +77,8 @@ async function ingestRecords(
       plan,
       rejectsPath: options.rejectsPath ?? null,
       onProgress: options.onProgress,
+      privacy: options.privacy,
+      pseudonymKey: options.pseudonymKey,
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -18,6 +18,11 @@ export interface FieldSpec {
   readonly pii?: boolean;
   /** May not be used for targeting; for audits only. */
   readonly sensitive?: boolean;
+  /**
+   * An IP address (string fields only): truncated or dropped at ingest (`privacy.ip`).
+   * Absent: a string field named `ip` or `ip_address` is treated as one; `false` opts out.
+   */
+  readonly ip?: boolean;
   readonly description?: string;
 }
 
@@ -150,30 +155,33 @@ function parseField(raw: unknown, path: string, err: (p: string, m: string) => v
   // Shorthand: `amount: number`.
   const spec = typeof raw === 'string' ? { type: raw } : raw;
   if (!isObject(spec)) {
-    err(path, `expected a type (${FIELD_TYPES.join(', ')}) or a mapping with type, pii, sensitive`);
+    err(path, `expected a type (${FIELD_TYPES.join(', ')}) or a mapping with type, pii, sensitive, ip`);
     return undefined;
   }
   for (const key of Object.keys(spec)) {
-    if (!['type', 'pii', 'sensitive', 'description'].includes(key)) err(`${path}.${key}`, 'unknown key; expected type, pii, sensitive or description');
+    if (!['type', 'pii', 'sensitive', 'ip', 'description'].includes(key)) err(`${path}.${key}`, 'unknown key; expected type, pii, sensitive, ip or description');
   }
   if (!FIELD_TYPES.includes(spec.type as FieldType)) {
     err(`${path}.type`, `expected one of ${FIELD_TYPES.join(', ')}`);
     return undefined;
   }
-  for (const flag of ['pii', 'sensitive'] as const) {
+  for (const flag of ['pii', 'sensitive', 'ip'] as const) {
     if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') err(`${path}.${flag}`, 'expected true or false');
   }
+  if (spec.ip === true && spec.type !== 'string') err(`${path}.ip`, `an IP address is held in a string field; this field is ${String(spec.type)}`);
   return {
     type: spec.type as FieldType,
     ...(spec.pii === true ? { pii: true } : {}),
     ...(spec.sensitive === true ? { sensitive: true } : {}),
+    // false is kept: it opts a field named ip or ip_address out of IP handling.
+    ...(typeof spec.ip === 'boolean' ? { ip: spec.ip } : {}),
     ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
   };
 }
 
 /** The plan as it is written in strata.yaml (snake_case keys). */
 export function planToYaml(plan: TrackingPlan): Record<string, unknown> {
-  const field = (f: FieldSpec) => (f.pii || f.sensitive || f.description ? { ...f } : f.type);
+  const field = (f: FieldSpec) => (f.pii || f.sensitive || f.ip !== undefined || f.description ? { ...f } : f.type);
   return {
     undeclared: plan.undeclared,
     session_gap: formatDuration(plan.sessionGapMs),

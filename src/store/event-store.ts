@@ -152,6 +152,10 @@ export interface IngestField {
   readonly name: string;
   readonly type: FieldType;
   readonly events: readonly string[] | null;
+  /** Flagged pii in the plan: hashed or dropped at ingest (IngestPrivacy.pii). */
+  readonly pii?: boolean;
+  /** An IP address field (src/privacy/minimize.ts isIpField): truncated or dropped (IngestPrivacy.ip). */
+  readonly ip?: boolean;
 }
 
 export interface IngestSpec extends SourceMapping {
@@ -167,6 +171,48 @@ export interface IngestSessionOptions {
   readonly fields: readonly IngestField[];
   /** Turn on the engine's statement progress so `ingest` can report it. */
   readonly trackProgress: boolean;
+  /** Privacy at ingest (issue 7); absent: values and ids are stored as validated. */
+  readonly privacy?: IngestPrivacy;
+}
+
+/**
+ * What privacy does to an ingest run (src/ingest/ingest-privacy.ts builds it from the
+ * workspace's `privacy:` section): pseudonymized ids, minimized pii and IP fields, users on
+ * the suppression list refused, analytics consent enforced.
+ */
+export interface IngestPrivacy {
+  /** HMAC-SHA256 key for user ids (src/privacy/pseudonymize.ts); null: ids stored as given. */
+  readonly pseudonymKey: Uint8Array | null;
+  readonly pii: 'hash' | 'drop';
+  readonly ip: 'truncate' | 'drop';
+  /** Analytics consent enforced (the plan declares `$consent`); null: not enforced. */
+  readonly consent: { readonly analyticsDefault: boolean } | null;
+  /** The run's ingest instant (epoch ms): profile consent traits become `$consent` events at it. */
+  readonly ingestedAtMs: number;
+}
+
+/** Values and rows privacy changed or discarded in a run; field maps are by property or trait name. */
+export interface IngestPrivacyCounts {
+  /** Rows refused because their (stored-form) user is on the suppression list: counted, never written anywhere. */
+  readonly suppressed: number;
+  /** Events discarded: the user had no analytics consent at their instant. */
+  readonly noConsent: number;
+  /** Stored events deleted because a newly ingested opt-out covers their instant. */
+  readonly removedAfterOptOut: number;
+  /** `$consent` events written from profile consent traits. */
+  readonly consentFromProfiles: number;
+  /** Rows whose user id was replaced by its pseudonym. */
+  readonly pseudonymized: number;
+  readonly piiHashed: Readonly<Record<string, number>>;
+  readonly piiDropped: Readonly<Record<string, number>>;
+  readonly ipTruncated: Readonly<Record<string, number>>;
+  readonly ipDropped: Readonly<Record<string, number>>;
+  /** Values of IP fields that were not IP addresses: dropped. */
+  readonly ipInvalid: Readonly<Record<string, number>>;
+}
+
+export function emptyPrivacyCounts(): IngestPrivacyCounts {
+  return { suppressed: 0, noConsent: 0, removedAfterOptOut: 0, consentFromProfiles: 0, pseudonymized: 0, piiHashed: {}, piiDropped: {}, ipTruncated: {}, ipDropped: {}, ipInvalid: {} };
 }
 
 export type IngestStep = 'reading' | 'validating' | 'storing';
@@ -180,6 +226,8 @@ export interface StagedSource {
   readonly valid: number;
   readonly rejectReasons: Readonly<Record<string, number>>;
   readonly droppedFields: Readonly<Record<string, number>>;
+  /** What privacy did while staging (suppressed rows are in `read`, not in `valid` nor the rejects). */
+  readonly privacy?: IngestPrivacyCounts;
 }
 
 export interface IngestRunRecord {
@@ -193,6 +241,14 @@ export interface IngestRunRecord {
   readonly rejected: number;
   readonly duplicates: number;
   readonly dropped: Readonly<Record<string, number>>;
+  /** Privacy counts (recorded in ingest_runs.privacy as JSON); `finish` adds removedAfterOptOut and consentFromProfiles. */
+  readonly privacy?: IngestPrivacyCounts;
+}
+
+/** What `finish` did beyond the staged sources. */
+export interface IngestFinishResult {
+  readonly removedAfterOptOut: number;
+  readonly consentFromProfiles: number;
 }
 
 /**
@@ -211,12 +267,15 @@ export interface IngestSession {
     onProgress?: (step: IngestStep, fraction: number, rows: number) => void,
   ): Promise<StagedSource>;
   /** Store a staged source: new events (dedupe against the store and within the run), or profile rows for `finish` to upsert. */
-  store(staged: StagedSource, onProgress?: (step: IngestStep, fraction: number, rows: number) => void): Promise<{ readonly stored: number; readonly duplicates: number }>;
+  store(
+    staged: StagedSource,
+    onProgress?: (step: IngestStep, fraction: number, rows: number) => void,
+  ): Promise<{ readonly stored: number; readonly duplicates: number; readonly noConsent?: number }>;
   /**
    * Apply the run (population index, profile upserts), write the rejected rows as JSONL to
    * `rejectsPath` (when there are any and a path is given) and record the run.
    */
-  finish(run: IngestRunRecord, rejectsPath: string | null): Promise<void>;
+  finish(run: IngestRunRecord, rejectsPath: string | null): Promise<IngestFinishResult | void>;
   /** Drop the run's scratch tables. */
   close(): Promise<void>;
 }

@@ -14,7 +14,8 @@
  * segment_versions   key, version, definition (JSON text), definition_hash, created_at
  * snapshots          snapshot_id, segment_key, version, as_of, computed_at, size, population
  * snapshot_members   snapshot_id, user_id
- * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON)
+ * ingest_runs        run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped (JSON),
+ *                    privacy (JSON counts: pii hashed/dropped, IPs truncated, suppressed, noConsent, ...)
  * schema_migrations  version, name, applied_at
  * experiment_versions  key, version, definition (canonical JSON of the document), definition_hash, created_at
  * clv_fits           version, model, unit, calibration_end, created_at, customers, fit (JSON: parameters, log-likelihoods, settings)

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { formatIngestSummary, ingestFiles, type IngestReport } from '../../ingest/index.js';
+import { resolvePseudonymKey } from '../../privacy/pseudonymize.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { addEventMappingOptions, addFormatOption, addProfileMappingOptions, toColumnMapping, type MappingOptions } from './mapping.js';
 
@@ -17,7 +18,11 @@ export function registerIngest(program: Command, io: CliIo): void {
     .description(
       'Load data files into the workspace store, validated against the tracking plan.\n' +
         'One run is one transaction: an error leaves the store as it was. Re-ingesting the\n' +
-        'same rows adds nothing (dedupe by event id, else by a content hash).',
+        'same rows adds nothing (dedupe by event id, else by a content hash).\n\n' +
+        'Privacy (strata.yaml privacy:): pii fields are hashed or dropped, IP fields truncated\n' +
+        'or dropped, user ids pseudonymized when a key is configured, rows of forgotten users\n' +
+        'refused, and events of users without analytics consent discarded; every value or row\n' +
+        'changed or discarded is counted on the privacy line (and under privacy in --json).',
     );
 
   const events = ingest
@@ -67,6 +72,8 @@ export function registerIngest(program: Command, io: CliIo): void {
 async function runIngest(kind: 'events' | 'profiles', files: string[], opts: IngestOptions, command: Command, io: CliIo): Promise<void> {
   const ctx = CommandContext.from(io, command);
   const config = await ctx.loadConfig();
+  // Refused before anything is read when the workspace pseudonymizes without a usable key.
+  const pseudonymKey = resolvePseudonymKey(config, io.env);
   const columns = toColumnMapping(opts);
   const mapping = opts.rowIds === true ? { ...columns, rowIds: true } : columns;
   const rejectsPath = opts.rejects
@@ -83,6 +90,8 @@ async function runIngest(kind: 'events' | 'profiles', files: string[], opts: Ing
           files: files.map((f) => path.resolve(io.cwd, f)),
           plan: config.plan,
           rejectsPath,
+          privacy: config.privacy,
+          pseudonymKey,
           ...(mapping ? { mapping } : {}),
           ...(opts.format ? { format: opts.format } : {}),
           onProgress: (p) => progress.update(p),

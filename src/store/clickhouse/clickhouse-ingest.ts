@@ -38,9 +38,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { StrataError } from '../../errors/errors.js';
 import { clickhouseIdentifier, clickhouseString } from '../../segments/compile/clickhouse-dialect.js';
 import { duckdbDialect } from '../../segments/compile/duckdb-dialect.js';
+import { CONSENT_EVENT, GRANTED_PROPERTY, PURPOSE_PROPERTY, SOURCE_PROPERTY } from '../../privacy/consent/consent-event.js';
 import { DuckDbStore } from '../duckdb/duckdb-store.js';
+import type { DuckDbIngestSession } from '../duckdb/ingest-session.js';
 import type {
   IngestField,
+  IngestFinishResult,
   IngestRunRecord,
   IngestSession,
   IngestSessionOptions,
@@ -81,13 +84,15 @@ export class ClickHouseIngestSession implements IngestSession {
   /** Rows in this run's events staging, over all shards. */
   private stagedEvents = 0;
   private readonly ingestedAt = Date.now();
+  /** Stored `$consent` rows copied into the scratch events table (first in it), never shipped back. */
+  private copiedEvents = 0;
 
   private constructor(
     private readonly ch: ClickHouseStore,
     private readonly options: IngestSessionOptions,
     private readonly dir: string,
     private readonly scratch: DuckDbStore,
-    private readonly duck: IngestSession,
+    private readonly duck: DuckDbIngestSession,
     private readonly prefix: string,
   ) {}
 
@@ -101,9 +106,11 @@ export class ClickHouseIngestSession implements IngestSession {
       const table = options.kind === 'events' ? TABLES.events : TABLES.profiles;
       const column = options.kind === 'events' ? propertyColumn : traitColumn;
       for (const f of options.fields) await scratch.execute(`ALTER TABLE ${table} ADD COLUMN ${qd(column(f.name))} ${DUCKDB_TYPES[f.type]}`);
-      const duck = await scratch.openIngest(options);
+      const copied = options.privacy ? await copyPrivacyState(store, scratch, options) : 0;
+      const duck = (await scratch.openIngest(options)) as DuckDbIngestSession;
       const prefix = `${STAGING_PREFIX}${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
       const session = new ClickHouseIngestSession(store, options, dir, scratch, duck, prefix);
+      session.copiedEvents = copied;
       try {
         if (options.kind === 'events') {
           await session.createIncoming('in_events', session.eventColumns());
@@ -125,7 +132,7 @@ export class ClickHouseIngestSession implements IngestSession {
     return this.duck.stage(source, shape, spec, onProgress);
   }
 
-  async store(staged: StagedSource, onProgress?: Progress): Promise<{ stored: number; duplicates: number }> {
+  async store(staged: StagedSource, onProgress?: Progress): Promise<{ stored: number; duplicates: number; noConsent: number }> {
     if (this.options.kind === 'profiles') return this.duck.store(staged, onProgress);
     onProgress?.('storing', 0, staged.valid);
     const [before] = await this.scratch.query(`SELECT count(*) AS n FROM ${TABLES.events}`);
@@ -136,6 +143,7 @@ export class ClickHouseIngestSession implements IngestSession {
     // receives this source's new events as rows numbered from `first` on.
     const inRun = await this.duck.store(staged, onProgress && ((_step, f) => interim(f * 0.3)));
     const newRows = `${TABLES.events} WHERE rowid >= ${first}`;
+    const noConsent = inRun.noConsent;
     const [given] = await this.scratch.query(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT starts_with(event_id, 'h:')) AS given FROM ${newRows}`);
     if (Number(given?.n ?? 0) !== inRun.stored) {
       throw new StrataError('INTERNAL', `scratch events hold ${Number(given?.n ?? 0)} new rows, expected ${inRun.stored}`);
@@ -154,16 +162,25 @@ export class ClickHouseIngestSession implements IngestSession {
     const stored = total - this.stagedEvents;
     this.stagedEvents = total;
     onProgress?.('storing', 1, staged.valid);
-    return { stored, duplicates: staged.valid - stored };
+    return { stored, duplicates: staged.valid - noConsent - stored, noConsent };
   }
 
-  async finish(run: IngestRunRecord, rejectsPath: string | null): Promise<void> {
-    // The scratch store computes the run's users and profile rows and writes the rejects file.
-    await this.duck.finish(run, rejectsPath);
-    if (this.options.kind === 'profiles') await this.stageProfiles();
+  async finish(run: IngestRunRecord, rejectsPath: string | null): Promise<IngestFinishResult> {
+    // The scratch store computes the run's users and profile rows, the `$consent` events of
+    // profile consent traits and the denied spans of consent users, and writes the rejects file.
+    const scratchRun = await this.duck.finish(run, rejectsPath);
+    const consentFromProfiles = scratchRun.consentFromProfiles;
+    if (this.options.kind === 'profiles') {
+      await this.stageProfiles();
+      if (consentFromProfiles > 0) await this.stageProfileConsent();
+    }
+    // Before anything attaches: the stored events new opt-outs cover (the run's own are never in a denied span).
+    const denied = await this.duck.deniedIntervalsSql();
+    const removedAfterOptOut = denied === null ? 0 : await this.removeDenied(denied);
     await this.stageUsers();
 
-    const order = this.options.kind === 'events' ? ['stage_events', 'stage_users'] : ['stage_profiles', 'stage_users'];
+    const order =
+      this.options.kind === 'events' ? ['stage_events', 'stage_users'] : consentFromProfiles > 0 ? ['stage_profiles', 'stage_events', 'stage_users'] : ['stage_profiles', 'stage_users'];
     const target: Record<string, string> = { stage_events: TABLES.events, stage_users: TABLES.users, stage_profiles: TABLES.profiles };
     for (const name of order) {
       const real = this.ch.clustered ? `${target[name]}_local` : target[name]!;
@@ -171,12 +188,67 @@ export class ClickHouseIngestSession implements IngestSession {
       await Promise.all(this.ch.shardClients.map((c) => this.ch.command(c, `ALTER TABLE ${real} ATTACH PARTITION tuple() FROM ${qc(this.table(name).local)}`)));
     }
 
+    if (removedAfterOptOut > 0) await this.refreshFirstEvents();
+
     const lit = clickhouseString;
+    const privacy = run.privacy ? { ...run.privacy, removedAfterOptOut, consentFromProfiles } : null;
     await this.ch.execute(
-      `INSERT INTO ${TABLES.ingestRuns} (run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped)
+      `INSERT INTO ${TABLES.ingestRuns} (run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped${privacy ? ', privacy' : ''})
        VALUES (${lit(run.runId)}, ${lit(run.kind)}, ${lit(JSON.stringify(run.files))}, ${Math.trunc(run.startedAtMs)}, ${Math.trunc(run.finishedAtMs)},
-               ${run.read}, ${run.stored}, ${run.rejected}, ${run.duplicates}, ${lit(JSON.stringify(run.dropped))})`,
+               ${run.read}, ${run.stored}, ${run.rejected}, ${run.duplicates}, ${lit(JSON.stringify(run.dropped))}${privacy ? `, ${lit(JSON.stringify(privacy))}` : ''})`,
     );
+    return { removedAfterOptOut, consentFromProfiles };
+  }
+
+  /** A profiles run's `$consent` events (scratch events after the copied ones) go through the events staging, deduped like any. */
+  private async stageProfileConsent(): Promise<void> {
+    const fields = consentFields();
+    await this.createIncoming('in_events', this.eventColumns(fields));
+    await this.createStage('stage_events', TABLES.events);
+    await this.ship(
+      `SELECT ${this.eventColumns(fields).map((c) => `${c.duck} AS ${c.name}`).join(', ')} FROM ${TABLES.events} WHERE rowid >= ${this.copiedEvents}`,
+      this.table('in_events'),
+      this.eventColumns(fields),
+    );
+    await this.dedupeIntoStage(true, false, fields);
+  }
+
+  /**
+   * Delete, on each shard, the stored events of the run's consent users inside a denied
+   * span (shipped from the scratch store), and count them. A mutation per shard, waited for.
+   */
+  private async removeDenied(deniedSql: string): Promise<number> {
+    const columns: IncomingColumn[] = [
+      { name: 'c0', type: 'String', duck: 'user_id' },
+      { name: 'c1', type: 'Int64', duck: 'start_ms' },
+      { name: 'c2', type: 'Int64', duck: 'stop_ms' },
+    ];
+    await this.createIncoming('in_denied', columns);
+    await this.ship(`SELECT user_id AS c0, start_ms AS c1, stop_ms AS c2 FROM (${deniedSql})`, this.table('in_denied'), columns);
+    const spans = qc(this.table('in_denied').local);
+    const ids = this.table('del_ids').local;
+    const events = this.ch.clustered ? `${TABLES.events}_local` : TABLES.events;
+    await Promise.all(this.ch.shardClients.map((c) => this.createOn(c, ids, `CREATE TABLE ${qc(ids)} (c0 String) ENGINE = MergeTree ORDER BY c0`)));
+    const collect = `INSERT INTO ${qc(ids)} (c0)
+      SELECT event_id FROM (SELECT event_id, user_id, ts FROM ${events} WHERE event != ${clickhouseString(CONSENT_EVENT)} AND user_id IN (SELECT c0 FROM ${spans}))
+      ALL INNER JOIN (SELECT c0 AS user_id, c1, c2 FROM ${spans}) USING (user_id)
+      WHERE ts >= c1 AND ts < c2`;
+    await Promise.all(this.ch.shardClients.map((c) => this.ch.command(c, collect)));
+    const removed = await this.countOnShards(ids);
+    if (removed > 0) await this.ch.deleteWhere(TABLES.events, `event_id IN (SELECT c0 FROM ${qc(ids)})`);
+    return removed;
+  }
+
+  /** users.first_event_at back to each consent user's earliest stored event after removals: a new version per user. */
+  private async refreshFirstEvents(): Promise<void> {
+    const spans = qc(this.table('in_denied').local);
+    const users = this.ch.clustered ? `${TABLES.users}_local` : TABLES.users;
+    const events = this.ch.clustered ? `${TABLES.events}_local` : TABLES.events;
+    const sql = `INSERT INTO ${users} (user_id, first_event_at, has_profile, version)
+      SELECT user_id, first_ts, has_profile, version + 1
+      FROM (SELECT user_id, has_profile, version FROM ${users} FINAL WHERE user_id IN (SELECT c0 FROM ${spans}))
+      ANY INNER JOIN (SELECT user_id, min(ts) AS first_ts FROM ${events} WHERE user_id IN (SELECT c0 FROM ${spans}) GROUP BY user_id) USING (user_id)`;
+    await Promise.all(this.ch.shardClients.map((c) => this.ch.command(c, sql)));
   }
 
   async close(): Promise<void> {
@@ -199,13 +271,13 @@ export class ClickHouseIngestSession implements IngestSession {
 
   // --- ClickHouse side ------------------------------------------------------------------
 
-  private eventColumns(): IncomingColumn[] {
+  private eventColumns(fields: readonly IngestField[] = this.options.fields): IncomingColumn[] {
     return [
       { name: 'c0', type: 'String', duck: 'event_id' },
       { name: 'c1', type: 'String', duck: 'user_id' },
       { name: 'c2', type: 'String', duck: 'event' },
       { name: 'c3', type: 'Int64', duck: 'epoch_ms(ts)' },
-      ...this.options.fields.map((f, i) => ({ name: `c${4 + i}`, type: CLICKHOUSE_TYPES[f.type], duck: duckValue(qd(propertyColumn(f.name)), f) })),
+      ...fields.map((f, i) => ({ name: `c${4 + i}`, type: CLICKHOUSE_TYPES[f.type], duck: duckValue(qd(propertyColumn(f.name)), f) })),
     ];
   }
 
@@ -296,12 +368,12 @@ export class ClickHouseIngestSession implements IngestSession {
    * Content-hash ids are checked on the shard (same user), narrowed by (event, ts), the sort
    * key; given ids against every shard. A check runs only when the source has such ids.
    */
-  private async dedupeIntoStage(hashedIds: boolean, givenIds: boolean): Promise<void> {
+  private async dedupeIntoStage(hashedIds: boolean, givenIds: boolean, fields: readonly IngestField[] = this.options.fields): Promise<void> {
     const inc = qc(this.table('in_events').local);
     const stage = qc(this.table('stage_events').local);
     const localEvents = this.ch.clustered ? `${TABLES.events}_local` : TABLES.events;
-    const columns = ['event_id', 'user_id', 'event', 'ts', 'ingested_at', ...this.options.fields.map((f) => propertyColumn(f.name))];
-    const values = ['c0', 'c1', 'c2', 'c3', `toInt64(${this.ingestedAt})`, ...this.options.fields.map((_, i) => `c${4 + i}`)];
+    const columns = ['event_id', 'user_id', 'event', 'ts', 'ingested_at', ...fields.map((f) => propertyColumn(f.name))];
+    const values = ['c0', 'c1', 'c2', 'c3', `toInt64(${this.ingestedAt})`, ...fields.map((_, i) => `c${4 + i}`)];
     const hashed = `startsWith(c0, 'h:')`;
     const stored: string[] = [];
     if (hashedIds) {
@@ -379,4 +451,44 @@ function duckValue(column: string, field: IngestField): string {
     default:
       return column;
   }
+}
+
+/** The properties of a `$consent` event, as ingest fields. */
+function consentFields(): IngestField[] {
+  return [
+    { name: PURPOSE_PROPERTY, type: 'string', events: [CONSENT_EVENT] },
+    { name: GRANTED_PROPERTY, type: 'boolean', events: [CONSENT_EVENT] },
+    { name: SOURCE_PROPERTY, type: 'string', events: [CONSENT_EVENT] },
+  ];
+}
+
+/**
+ * What the scratch store needs from ClickHouse to judge a run as the DuckDB store would:
+ * the suppression list (hashes), and, when consent is enforced, the stored analytics
+ * `$consent` records (into the scratch events table, first; returns how many), so the
+ * scratch session's consent history is the store's.
+ */
+async function copyPrivacyState(store: ClickHouseStore, scratch: DuckDbStore, options: IngestSessionOptions): Promise<number> {
+  const lit = duckdbDialect.stringLiteral;
+  const hashes = await store.query(`SELECT DISTINCT user_hash FROM ${TABLES.suppressions}`);
+  for (let i = 0; i < hashes.length; i += 1000) {
+    const chunk = hashes.slice(i, i + 1000).map((r) => `(${lit(String(r.user_hash))}, now()::TIMESTAMP, NULL)`);
+    await scratch.execute(`INSERT OR IGNORE INTO ${TABLES.suppressions} VALUES ${chunk.join(', ')}`);
+  }
+  if (!options.privacy?.consent) return 0;
+  const [purpose, granted, source] = consentFields().map((f) => ({ column: propertyColumn(f.name), type: DUCKDB_TYPES[f.type] }));
+  for (const c of [purpose!, granted!, source!]) await scratch.execute(`ALTER TABLE ${TABLES.events} ADD COLUMN IF NOT EXISTS ${qd(c.column)} ${c.type}`);
+  const rows = await store.query(
+    `SELECT event_id, user_id, ts, ${qc(granted!.column)} AS granted FROM ${TABLES.events}
+     WHERE event = ${clickhouseString(CONSENT_EVENT)} AND ${qc(purpose!.column)} = 'analytics' AND isNotNull(${qc(granted!.column)})`,
+  );
+  for (let i = 0; i < rows.length; i += 1000) {
+    const chunk = rows
+      .slice(i, i + 1000)
+      .map((r) => `(${lit(String(r.event_id))}, ${lit(String(r.user_id))}, ${lit(CONSENT_EVENT)}, epoch_ms(${Number(r.ts)}::BIGINT), now()::TIMESTAMP, 'analytics', ${Number(r.granted) === 1 || r.granted === true})`);
+    await scratch.execute(
+      `INSERT INTO ${TABLES.events} (event_id, user_id, event, ts, ingested_at, ${qd(purpose!.column)}, ${qd(granted!.column)}) VALUES ${chunk.join(', ')}`,
+    );
+  }
+  return rows.length;
 }

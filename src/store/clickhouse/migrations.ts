@@ -185,4 +185,9 @@ export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [
       },
     ],
   },
+  {
+    version: 6,
+    name: 'ingest runs record privacy counts',
+    statements: () => [{ on: 'initiator', sql: `ALTER TABLE ${TABLES.ingestRuns} ADD COLUMN privacy String DEFAULT ''` }],
+  },
 ];

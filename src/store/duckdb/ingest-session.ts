@@ -8,8 +8,12 @@
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { StrataError } from '../../errors/errors.js';
 import { duckdbDialect } from '../../segments/compile/duckdb-dialect.js';
+import { CONSENT_EVENT, GRANTED_PROPERTY, PURPOSE_PROPERTY, SOURCE_PROPERTY } from '../../privacy/consent/consent-event.js';
+import { CONSENT_PURPOSES } from '../../privacy/privacy-config.js';
 import type {
   IngestField,
+  IngestFinishResult,
+  IngestPrivacyCounts,
   IngestRunRecord,
   IngestSession,
   IngestSessionOptions,
@@ -21,7 +25,15 @@ import type {
 } from '../event-store.js';
 import { DUCKDB_TYPES, TABLES, propertyColumn, traitColumn } from '../schema.js';
 import { firstLine, sourceError } from './ingest-source.js';
-import { stagingSql, type StagedField } from './ingest-sql.js';
+import {
+  applyStagingPrivacy,
+  consentColumns,
+  consentHistorySql,
+  deniedCondition,
+  stagedConsentSql,
+  type SqlRunner,
+} from './ingest-privacy.js';
+import { contentHashSql, stagingSql, type StagedField } from './ingest-sql.js';
 
 const q = duckdbDialect.quoteIdentifier;
 const lit = duckdbDialect.stringLiteral;
@@ -36,6 +48,13 @@ interface StageState {
   readonly repeats: boolean;
 }
 
+/** Profile traits that set consent (declared boolean), by purpose: each becomes a `$consent` event. */
+export const CONSENT_TRAITS: Readonly<Record<(typeof CONSENT_PURPOSES)[number], string>> = {
+  analytics: 'consent_analytics',
+  personalization: 'consent_personalization',
+  marketing: 'consent_marketing',
+};
+
 let sessionCounter = 0;
 
 export class DuckDbIngestSession implements IngestSession {
@@ -48,6 +67,12 @@ export class DuckDbIngestSession implements IngestSession {
   private closed = false;
   /** Column of the run's profile table for each trait name. */
   private readonly traitColumns: ReadonlyMap<string, { column: string; field: IngestField }>;
+  /** The run's analytics consent history (stored and staged records), built at the first store. */
+  private consentHistory: string | null = null;
+  private consentRecords = false;
+  /** Users with analytics consent records in this run: their stored events are checked in finish. */
+  private readonly consentUsers: string;
+  private readonly sql: SqlRunner;
 
   private constructor(
     private readonly connection: DuckDBConnection,
@@ -57,6 +82,8 @@ export class DuckDbIngestSession implements IngestSession {
     this.rejects = `${this.prefix}_rejects`;
     this.runUsers = `${this.prefix}_users`;
     this.runProfiles = `${this.prefix}_profiles`;
+    this.consentUsers = `${this.prefix}_consent_users`;
+    this.sql = { connection, run: (sql) => this.run(sql), rows: (sql) => this.rows(sql) };
     this.traitColumns = new Map(options.fields.map((field, i) => [field.name, { column: `t${i}`, field }]));
   }
 
@@ -107,23 +134,29 @@ export class DuckDbIngestSession implements IngestSession {
 
     if (events && spec.rowIds !== undefined) await this.assignRowIds(table, source, spec.rowIds);
 
-    let read = 0;
-    let valid = 0;
     // Row ids start at 0 in a table created outside a transaction; inside one (a caller's),
-    // at a large base. Either way a row's line is its row id less the first one.
-    let firstRowId: bigint | undefined;
-    const line = () => `rowid - ${firstRowId ?? 0n}`;
+    // at a large base. Either way a row's line is its row id less the first one (taken
+    // before privacy deletes any row).
+    const [firstRow] = await this.rows(`SELECT min(rowid)::BIGINT AS first FROM ${q(table)}`);
+    const firstRowId = firstRow?.first === null || firstRow?.first === undefined ? 0n : BigInt(firstRow.first as bigint);
+    const line = () => `rowid - ${firstRowId}`;
+    const privacy = this.options.privacy ? await applyStagingPrivacy(this.sql, table, plan.fields, this.options.privacy) : null;
+    if (events && privacy?.changed) {
+      // Content-hash ids cover the stored values: recomputed over the minimized ones.
+      await this.run(`UPDATE ${q(table)} SET event_id = ${contentHashSql('user_id', 'event', 'ts', plan.fields)} WHERE _reason IS NULL AND _hashed`);
+    }
+
+    let read = privacy?.suppressed ?? 0;
+    let valid = 0;
     // Distinct hashes prove distinct ids and are cheaper to count than the strings; a
     // hash collision only costs the slower first-occurrence path when storing.
     let repeats = false;
     const rejectReasons: Record<string, number> = {};
     for (const r of await this.rows(
-      `SELECT _reason AS reason, count(*) AS n, min(rowid)::BIGINT AS first${events ? ', count(DISTINCT hash(event_id)) AS ids' : ''}
+      `SELECT _reason AS reason, count(*) AS n${events ? ', count(DISTINCT hash(event_id)) AS ids' : ''}
        FROM ${q(table)} GROUP BY _reason ORDER BY n DESC, reason`,
     )) {
       const n = Number(r.n);
-      const first = BigInt(r.first as bigint);
-      if (firstRowId === undefined || first < firstRowId) firstRowId = first;
       read += n;
       if (r.reason === null) {
         valid = n;
@@ -160,18 +193,33 @@ export class DuckDbIngestSession implements IngestSession {
     }
     onProgress?.('validating', 1, read);
     this.staged.set(index, { table, fields: plan.fields, valid, repeats });
-    return { index, read, valid, rejectReasons, droppedFields };
+    const counts: IngestPrivacyCounts | undefined = privacy
+      ? {
+          suppressed: privacy.suppressed,
+          noConsent: 0,
+          removedAfterOptOut: 0,
+          consentFromProfiles: 0,
+          pseudonymized: privacy.pseudonymized,
+          piiHashed: privacy.piiHashed,
+          piiDropped: privacy.piiDropped,
+          ipTruncated: privacy.ipTruncated,
+          ipDropped: privacy.ipDropped,
+          ipInvalid: privacy.ipInvalid,
+        }
+      : undefined;
+    return { index, read, valid, rejectReasons, droppedFields, ...(counts ? { privacy: counts } : {}) };
   }
 
-  async store(staged: StagedSource, onProgress?: Progress): Promise<{ stored: number; duplicates: number }> {
+  async store(staged: StagedSource, onProgress?: Progress): Promise<{ stored: number; duplicates: number; noConsent: number }> {
     const state = this.staged.get(staged.index);
     if (!state) throw new StrataError('INTERNAL', `source ${staged.index} was not staged in this ingest session`);
     onProgress?.('storing', 0, state.valid);
     // Profile rows were gathered while staging; `finish` upserts them all at once.
     if (this.options.kind === 'profiles') {
       onProgress?.('storing', 1, state.valid);
-      return { stored: state.valid, duplicates: 0 };
+      return { stored: state.valid, duplicates: 0, noConsent: 0 };
     }
+    const noConsent = await this.discardWithoutConsent(state.table);
     const props = state.fields.map((s) => ({ target: q(propertyColumn(s.field.name)), column: s.column }));
     // Ids already in the store are duplicates; within the batch the first occurrence wins.
     const result = await this.unordered(() =>
@@ -197,10 +245,53 @@ export class DuckDbIngestSession implements IngestSession {
       );
     }
     onProgress?.('storing', 1, state.valid);
-    return { stored: result.rowsChanged, duplicates: state.valid - result.rowsChanged };
+    return { stored: result.rowsChanged, duplicates: state.valid - noConsent - result.rowsChanged, noConsent };
   }
 
-  async finish(runRecord: IngestRunRecord, rejectsPath: string | null): Promise<void> {
+  /**
+   * Delete (and count) the staged events of users without analytics consent at their
+   * instant. The history is built once, when the first source is stored: by then every
+   * source of the run is staged, so a `$consent` record in one file governs events in another.
+   */
+  private async discardWithoutConsent(table: string): Promise<number> {
+    const consent = this.options.privacy?.consent;
+    if (!consent) return 0;
+    if (this.consentHistory === null) {
+      const history = `${this.prefix}_consent_history`;
+      const arms = [...this.staged.values()].flatMap((st) => {
+        const cols = consentColumns(st.fields);
+        return cols ? [stagedConsentSql(st.table, cols)] : [];
+      });
+      this.scratch.push(history);
+      await this.run(consentHistorySql(history, this.runUsers, arms));
+      this.scratch.push(this.consentUsers);
+      // Only a new denial can open a denied span over stored events: from its instant on.
+      await this.run(
+        `CREATE TEMP TABLE ${q(this.consentUsers)} AS SELECT user_id, min(ts) AS since FROM (${
+          arms.length > 0 ? arms.join(' UNION ALL ') : 'SELECT NULL::VARCHAR AS user_id, NULL::TIMESTAMP AS ts, NULL::BOOLEAN AS granted WHERE false'
+        }) WHERE NOT granted GROUP BY user_id`,
+      );
+      this.consentHistory = history;
+      const [any] = await this.rows(`SELECT EXISTS (SELECT 1 FROM ${q(history)}) AS any`);
+      this.consentRecords = any?.any === true;
+    }
+    // No record anywhere for the run's users and consent granted by default: nothing to discard.
+    if (!this.consentRecords && consent.analyticsDefault) return 0;
+    // Granted by default, only users with a record can be denied: the join sees their rows alone.
+    const candidates = consent.analyticsDefault ? ` AND user_id IN (SELECT user_id FROM ${q(this.consentHistory)})` : '';
+    const r = await this.run(
+      `DELETE FROM ${q(table)} WHERE rowid IN (
+         SELECT s.rid FROM (SELECT rowid AS rid, user_id, ts, event FROM ${q(table)} WHERE _reason IS NULL${candidates}) AS s
+         ASOF LEFT JOIN ${q(this.consentHistory)} AS c ON s.user_id = c.user_id AND s.ts >= c.ts
+         WHERE ${deniedCondition('s', consent.analyticsDefault)})`,
+    );
+    return r.rowsChanged;
+  }
+
+  async finish(runRecord: IngestRunRecord, rejectsPath: string | null): Promise<IngestFinishResult> {
+    let consentFromProfiles = 0;
+    if (this.options.kind === 'profiles') consentFromProfiles = await this.consentFromProfiles();
+    const removedAfterOptOut = await this.removeAfterOptOut();
     if (this.options.kind === 'events') {
       await this.run(
         `INSERT INTO ${TABLES.users} (user_id, first_event_at, has_profile)
@@ -232,12 +323,117 @@ export class DuckDbIngestSession implements IngestSession {
       }
     }
 
+    if (removedAfterOptOut > 0 || consentFromProfiles > 0) await this.refreshFirstEvents();
+
     const r = runRecord;
+    const privacy = r.privacy ? { ...r.privacy, removedAfterOptOut: r.privacy.removedAfterOptOut + removedAfterOptOut, consentFromProfiles } : null;
     await this.run(
-      `INSERT INTO ${TABLES.ingestRuns} (run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped)
+      `INSERT INTO ${TABLES.ingestRuns} (run_id, kind, files, started_at, finished_at, read, stored, rejected, duplicates, dropped${privacy ? ', privacy' : ''})
        VALUES (${lit(r.runId)}, ${lit(r.kind)}, ${lit(JSON.stringify(r.files))}, ${duckdbDialect.timestampLiteral(r.startedAtMs)},
-               ${duckdbDialect.timestampLiteral(r.finishedAtMs)}, ${r.read}, ${r.stored}, ${r.rejected}, ${r.duplicates}, ${lit(JSON.stringify(r.dropped))})`,
+               ${duckdbDialect.timestampLiteral(r.finishedAtMs)}, ${r.read}, ${r.stored}, ${r.rejected}, ${r.duplicates}, ${lit(JSON.stringify(r.dropped))}${
+                 privacy ? `, ${lit(JSON.stringify(privacy))}` : ''
+               })`,
     );
+    return { removedAfterOptOut, consentFromProfiles };
+  }
+
+  /**
+   * Stored events of this run's consent users that fall where analytics consent is denied,
+   * judged by every stored `$consent` record (the run's are stored by now): deleted and
+   * counted, so the store never holds an event from a denied interval.
+   */
+  private async removeAfterOptOut(): Promise<number> {
+    const consent = this.options.privacy?.consent;
+    if (!consent || !(await this.hasConsentUsers())) return 0;
+    const history = `${this.prefix}_consent_final`;
+    this.scratch.push(history);
+    await this.run(`DROP TABLE IF EXISTS ${q(history)}`);
+    await this.run(consentHistorySql(history, this.consentUsers, []));
+    const r = await this.run(
+      `DELETE FROM ${TABLES.events} WHERE rowid IN (
+         SELECT e.rid FROM (SELECT x.rowid AS rid, x.user_id, x.ts, x.event FROM ${TABLES.events} AS x JOIN ${q(this.consentUsers)} AS u ON x.user_id = u.user_id AND x.ts >= u.since) AS e
+         ASOF LEFT JOIN ${q(history)} AS c ON e.user_id = c.user_id AND e.ts >= c.ts
+         WHERE ${deniedCondition('e', consent.analyticsDefault)})`,
+    );
+    return r.rowsChanged;
+  }
+
+  /**
+   * A SELECT of the spans where analytics consent is denied for this run's consent users,
+   * `(user_id, start_ms, stop_ms)` in epoch ms, [start, stop) (an open end as the largest
+   * Int64), from the stored records as `finish` saw them (on the scratch store of a
+   * ClickHouse run: the copied stored records and the run's own), clipped to each user's
+   * earliest new denial as removeAfterOptOut is (so the span before a user's first record,
+   * denied by a denied default, never reaches a stored event). Null without consent users.
+   */
+  async deniedIntervalsSql(): Promise<string | null> {
+    const consent = this.options.privacy?.consent;
+    if (!consent || !(await this.hasConsentUsers())) return null;
+    const history = q(`${this.prefix}_consent_final`);
+    const spans = `SELECT user_id, epoch_ms(ts) AS start_ms, coalesce(epoch_ms(lead(ts) OVER (PARTITION BY user_id ORDER BY ts)), 9223372036854775807) AS stop_ms, granted
+      FROM ${history}`;
+    return `SELECT d.user_id, greatest(d.start_ms, epoch_ms(u.since)) AS start_ms, d.stop_ms
+      FROM (${spans}) AS d JOIN ${q(this.consentUsers)} AS u ON d.user_id = u.user_id
+      WHERE NOT d.granted AND d.stop_ms > greatest(d.start_ms, epoch_ms(u.since))`;
+  }
+
+  private async hasConsentUsers(): Promise<boolean> {
+    if (!this.scratch.includes(this.consentUsers)) return false;
+    const [r] = await this.rows(`SELECT EXISTS (SELECT 1 FROM ${q(this.consentUsers)}) AS any`);
+    return r?.any === true;
+  }
+
+  /** users.first_event_at stays each user's earliest stored event after events were removed or added. */
+  private async refreshFirstEvents(): Promise<void> {
+    await this.run(
+      `UPDATE ${TABLES.users} SET first_event_at = m.first_ts
+       FROM (SELECT user_id, min(ts) AS first_ts FROM ${TABLES.events} WHERE user_id IN (SELECT user_id FROM ${q(this.consentUsers)}) GROUP BY user_id) AS m
+       WHERE ${TABLES.users}.user_id = m.user_id`,
+    );
+  }
+
+  /**
+   * Profile consent traits (CONSENT_TRAITS, declared boolean) become `$consent` events with
+   * source `profile` at the run's ingest instant: the run's latest value per user and
+   * purpose. Needs the plan's `$consent` (privacy.consent set).
+   */
+  private async consentFromProfiles(): Promise<number> {
+    const privacy = this.options.privacy;
+    if (!privacy?.consent) return 0;
+    const arms = CONSENT_PURPOSES.flatMap((purpose) => {
+      const t = this.traitColumns.get(CONSENT_TRAITS[purpose]);
+      if (!t || t.field.type !== 'boolean') return [];
+      return [
+        `SELECT user_id, ${lit(purpose)} AS purpose, arg_max(${t.column}, seq) FILTER (WHERE ${t.column} IS NOT NULL) AS granted
+         FROM ${q(this.runProfiles)} GROUP BY user_id`,
+      ];
+    });
+    if (arms.length === 0) return 0;
+    const records = `${this.prefix}_profile_consent`;
+    this.scratch.push(records);
+    const ts = duckdbDialect.timestampLiteral(privacy.ingestedAtMs);
+    await this.run(
+      `CREATE TEMP TABLE ${q(records)} AS SELECT user_id, ${lit(CONSENT_EVENT)} AS event, ${ts} AS ts,
+         purpose AS f0, granted AS f1, 'profile' AS f2 FROM (${arms.join(' UNION ALL ')}) WHERE granted IS NOT NULL`,
+    );
+    const fields: StagedField[] = [
+      { field: { name: PURPOSE_PROPERTY, type: 'string', events: [CONSENT_EVENT] }, column: 'f0' },
+      { field: { name: GRANTED_PROPERTY, type: 'boolean', events: [CONSENT_EVENT] }, column: 'f1' },
+      { field: { name: SOURCE_PROPERTY, type: 'string', events: [CONSENT_EVENT] }, column: 'f2' },
+    ];
+    const cols = fields.map((f) => q(propertyColumn(f.field.name)));
+    const r = await this.run(
+      `INSERT INTO ${TABLES.events} (event_id, user_id, event, ts, ingested_at, ${cols.join(', ')})
+       SELECT ${contentHashSql('user_id', 'event', 'ts', fields)}, user_id, event, ts, ${ts}, f0, f1, f2 FROM ${q(records)}`,
+    );
+    this.scratch.push(this.consentUsers);
+    await this.run(`CREATE TEMP TABLE ${q(this.consentUsers)} AS SELECT user_id, min(ts) AS since FROM ${q(records)} WHERE f0 = 'analytics' AND NOT f1 GROUP BY user_id`);
+    await this.run(
+      `INSERT INTO ${TABLES.users} (user_id, first_event_at, has_profile)
+       SELECT DISTINCT user_id, ${ts}, true FROM ${q(records)}
+       ON CONFLICT (user_id) DO UPDATE SET first_event_at = least(${TABLES.users}.first_event_at, excluded.first_event_at)`,
+    );
+    return r.rowsChanged;
   }
 
   async close(): Promise<void> {
@@ -259,7 +455,7 @@ export class DuckDbIngestSession implements IngestSession {
     const [first] = await this.rows(`SELECT min(rowid)::BIGINT AS first FROM ${q(table)}`);
     if (first?.first === null || first?.first === undefined) return;
     const line = `rowid - ${BigInt(first.first as bigint)} + ${firstLine(source)}`;
-    await this.run(`UPDATE ${q(table)} SET event_id = ${lit(`${prefix}:`)} || CAST(${line} AS VARCHAR) WHERE _reason IS NULL`);
+    await this.run(`UPDATE ${q(table)} SET event_id = ${lit(`${prefix}:`)} || CAST(${line} AS VARCHAR), _hashed = false WHERE _reason IS NULL`);
   }
 
   private async createScratch(table: string, columns: string): Promise<void> {

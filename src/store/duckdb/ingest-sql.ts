@@ -6,7 +6,7 @@
  * The staged table keeps file order (DuckDB preserves insertion order for a scan), so its
  * `rowid` is the row's position in the file and gives the line number of a reject.
  *
- * Staged columns: user_id, event, ts, event_id (events); f0..fn (the declared fields
+ * Staged columns: user_id, event, ts, event_id, _hashed (events: the id is the content hash); f0..fn (the declared fields
  * present in the source, typed); _dropped (names of undeclared fields with a value, when
  * the source can have any; NULL on rows without one); _reason (NULL for a valid row);
  * _raw (the row as JSON, rejects only).
@@ -175,14 +175,9 @@ export function stagingSql(table: string, source: SourceFile, shape: SourceShape
   // Final projection: what the store keeps, the event id, and the raw row of rejects.
   const out: string[] = ['_user AS user_id'];
   if (events) {
-    // The content hash covers the stored values in a canonical text, so the same event
-    // hashes alike from any format; absent properties are skipped (NULLs drop out of
-    // concat_ws), so declaring a new property does not change the hash of rows without it.
-    const hashed = [...staged]
-      .sort((a, b) => (a.field.name < b.field.name ? -1 : a.field.name > b.field.name ? 1 : 0))
-      .map((s) => `${lit(s.field.name)} || chr(30) || ${canonicalText(s.column, s.field.type)}`);
-    const hash = `'h:' || md5(concat_ws(chr(31), _user, _event, CAST(epoch_ms(_ts) AS VARCHAR)${hashed.map((h) => `, ${h}`).join('')}))`;
-    out.push('_event AS event', '_ts AS ts', `CASE WHEN _reason IS NULL THEN coalesce(_id, ${hash}) END AS event_id`);
+    const hash = contentHashSql('_user', '_event', '_ts', staged);
+    // _hashed: the id is the content hash, recomputed when privacy changes a value it covers.
+    out.push('_event AS event', '_ts AS ts', `CASE WHEN _reason IS NULL THEN coalesce(_id, ${hash}) END AS event_id`, '_id IS NULL AS _hashed');
   }
   for (const s of staged) out.push(s.column);
   if (dropped) out.push('_dropped');
@@ -201,6 +196,18 @@ export function stagingSql(table: string, source: SourceFile, shape: SourceShape
   ];
   const sql = `CREATE TEMP TABLE ${q(table)} AS ${levels.reduce((inner, level) => `${level}${inner ? ` FROM (\n${inner}\n)` : ''}`, '')}`;
   return { sql, fields: staged, hasDropped: dropped !== null, byShape };
+}
+
+/**
+ * The content-hash event id over the stored values in a canonical text, so the same event
+ * hashes alike from any format; absent properties are skipped (NULLs drop out of
+ * concat_ws), so declaring a new property does not change the hash of rows without it.
+ */
+export function contentHashSql(user: string, event: string, ts: string, staged: readonly StagedField[]): string {
+  const hashed = [...staged]
+    .sort((a, b) => (a.field.name < b.field.name ? -1 : a.field.name > b.field.name ? 1 : 0))
+    .map((s) => `${lit(s.field.name)} || chr(30) || ${canonicalText(s.column, s.field.type)}`);
+  return `'h:' || md5(concat_ws(chr(31), ${user}, ${event}, CAST(epoch_ms(${ts}) AS VARCHAR)${hashed.map((h) => `, ${h}`).join('')}))`;
 }
 
 /** The declared property names of each event, for the per-row undeclared test of keyed JSON. */

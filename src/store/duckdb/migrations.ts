@@ -145,7 +145,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE TABLE ${TABLES.auditLog} (
         seq BIGINT NOT NULL PRIMARY KEY,
-        at TIMESTAMP NOT NULL,
+        "at" TIMESTAMP NOT NULL,
         actor VARCHAR NOT NULL,
         action VARCHAR NOT NULL,
         target VARCHAR NOT NULL,
@@ -155,7 +155,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE TABLE ${TABLES.privacyLedger} (
         release_id BIGINT NOT NULL PRIMARY KEY,
-        at TIMESTAMP NOT NULL,
+        "at" TIMESTAMP NOT NULL,
         actor VARCHAR NOT NULL,
         release VARCHAR NOT NULL,
         mechanism VARCHAR NOT NULL,
@@ -165,7 +165,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE TABLE ${TABLES.fairnessAudits} (
         audit_id BIGINT NOT NULL PRIMARY KEY,
-        at TIMESTAMP NOT NULL,
+        "at" TIMESTAMP NOT NULL,
         as_of TIMESTAMP NOT NULL,
         subject_kind VARCHAR NOT NULL,
         subject VARCHAR NOT NULL,
@@ -173,5 +173,11 @@ export const MIGRATIONS: readonly Migration[] = [
         body VARCHAR NOT NULL
       )`,
     ],
+  },
+  {
+    version: 7,
+    name: 'ingest runs record privacy counts',
+    // IF NOT EXISTS: a store written during development added the column on first use.
+    statements: [`ALTER TABLE ${TABLES.ingestRuns} ADD COLUMN IF NOT EXISTS privacy VARCHAR`],
   },
 ];
