@@ -14,8 +14,13 @@ import { computeExperimentData } from '../../experiments/metrics/index.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatTable } from '../table.js';
 import { AS_OF_HELP, parseAsOf, wrap } from './segment.js';
+import { addPrivateOptions, privateSettings, type PrivateCliOptions, type PrivateSettings } from '../../privacy/dp/private-options.js';
+import { parseClamps, privateExperimentSummary, privateMetricPlans, type PrivateExperimentSummary } from '../../privacy/dp/private-experiment.js';
+import { renderPrivateExperiment } from './private-reports.js';
 
-interface AnalyzeCliOptions {
+interface AnalyzeCliOptions extends PrivateCliOptions {
+  /** --private: per-user ranges (repeatable). */
+  readonly clamp?: readonly string[];
   readonly asOf?: string;
   readonly by?: string;
   readonly segment?: string;
@@ -64,6 +69,9 @@ export function registerExperimentAnalyze(experiment: Command, io: CliIo): void 
     .action(async (key: string, opts: AnalyzeCliOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : Date.now();
+      const settings = privateSettings(opts);
+      if (settings) return analyzePrivately(ctx, key, opts, settings, asOfMs);
+      if ((opts.clamp ?? []).length > 0) throw new StrataError('INPUT_INVALID', '--clamp only applies to a private summary', [{ path: '--clamp', message: 'add --private, or leave --clamp out' }]);
       const analyzeOptions = parseAnalyzeOptions(opts);
       const progress = ctx.progress();
       let report: AnalyzeOutput;
@@ -94,6 +102,46 @@ export function registerExperimentAnalyze(experiment: Command, io: CliIo): void 
       }
       ctx.emit(report, renderAnalyzeOutput);
     });
+  const analyze = experiment.commands.find((c) => c.name() === 'analyze')!;
+  analyze.option('--clamp <RANGE>', 'with --private: a per-user range (see below; repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
+  addPrivateOptions(analyze, [
+    'strata experiment analyze onboarding-checklist --private \\\n      --clamp revenue-per-user=0:500 --epsilon 2',
+  ]);
+  analyze.addHelpText(
+    'after',
+    '\nThe private summary shows per variant (and group) noisy exposed users,\n' +
+      'conversions and sums, the rates and means they give with the noise\'s 95%\n' +
+      'interval, and no p-values, intervals of effects, SRM or recommendation.\n' +
+      'Count, sum, mean and ratio metrics need each user\'s value clamped: --clamp\n' +
+      'LO:HI (every such metric), KEY=LO:HI (one metric), KEY.denominator=LO:HI (a\n' +
+      'mean or ratio metric\'s denominator); LO <= 0 <= HI.',
+  );
+}
+
+/** `--private`: the noisy summary (src/privacy/dp/private-experiment.ts), no tests. */
+async function analyzePrivately(ctx: CommandContext, key: string, opts: AnalyzeCliOptions, settings: PrivateSettings, asOfMs: number): Promise<void> {
+  for (const [option, value] of [['--method', opts.method], ['--correction', opts.correction]] as const) {
+    if (value !== undefined) throw new StrataError('INPUT_INVALID', `${option} does not apply to a private summary: it makes no significance tests`, [{ path: option, message: 'leave it out with --private' }]);
+  }
+  const progress = ctx.progress();
+  let summary: PrivateExperimentSummary;
+  try {
+    summary = await ctx.withRegistry(async (segments, config, store) => {
+      const stored = await new ExperimentRegistry(store, config.plan).get(key);
+      const clamps = parseClamps(opts.clamp ?? [], privateMetricPlans(stored.definition, config.plan));
+      const target = { store, privacy: config.privacy, actor: ctx.actor(), settings };
+      return privateExperimentSummary(
+        target,
+        segments,
+        stored,
+        { asOfMs, plan: config.plan, lifecycle: config.lifecycle, clamps, ...(opts.by !== undefined ? { by: opts.by } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) },
+        (phase) => progress.update({ phase, done: 0, total: 1 }),
+      );
+    });
+  } finally {
+    progress.stop();
+  }
+  ctx.emit(summary, renderPrivateExperiment);
 }
 
 /**

@@ -21,8 +21,11 @@ import type { SegmentRegistry } from '../../segments/registry/index.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatTable } from '../table.js';
 import { AS_OF_HELP, BY_HELP, SEGMENT_HELP, parseAsOf } from './segment.js';
+import { addPrivateOptions, privateSettings, type PrivateCliOptions } from '../../privacy/dp/private-options.js';
+import { privateLifecycleReport, type PrivateLifecycleReport } from '../../privacy/dp/private-lifecycle.js';
+import { renderPrivateLifecycle } from './private-reports.js';
 
-interface ReportOptions {
+interface ReportOptions extends PrivateCliOptions {
   readonly asOf?: string;
   readonly by?: string;
   readonly segment?: string;
@@ -84,8 +87,10 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .action(async (opts: ReportOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : Date.now();
+      const settings = privateSettings(opts);
       const progress = ctx.progress();
       let report: LifecycleReport;
+      let released: PrivateLifecycleReport | null = null;
       try {
         report = await ctx.withRegistry(async (registry, config, store) => {
           progress.update({ phase: 'segments', done: 0, total: 2 });
@@ -93,13 +98,17 @@ export function registerLifecycle(program: Command, io: CliIo): void {
           const by: BoundBreakdown | undefined = opts.by !== undefined ? await bindBreakdown(resolveBreakdown(opts.by, config.plan, keys), registry, asOfMs) : undefined;
           const segment = opts.segment !== undefined ? await restriction(registry, opts.segment, asOfMs) : undefined;
           progress.update({ phase: 'lifecycle stages', done: 1, total: 2 });
-          return lifecycleReport(store, config, { asOfMs, ...(by ? { by } : {}), ...(segment ? { segment } : {}) });
+          const exact = await lifecycleReport(store, config, { asOfMs, ...(by ? { by } : {}), ...(segment ? { segment } : {}) });
+          if (settings) released = await privateLifecycleReport({ store, privacy: config.privacy, actor: ctx.actor(), settings }, exact, by);
+          return exact;
         });
       } finally {
         progress.stop();
       }
+      if (released) return ctx.emit(released, renderPrivateLifecycle);
       ctx.emit(report, renderReport);
     });
+  addPrivateOptions(lifecycle.commands.find((c) => c.name() === 'report')!, ['strata lifecycle report --by plan --private --epsilon 0.5']);
 
   lifecycle
     .command('flow')

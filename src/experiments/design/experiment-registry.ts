@@ -14,6 +14,8 @@
  * with targeting evaluated in memory over the user's own rows (src/analysis/user), no
  * snapshot written.
  */
+import { appendAudit, LIBRARY_ACTOR } from '../../governance/audit-log.js';
+import { jsonDiff } from '../../governance/diff.js';
 import { StrataError, isStrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import { userProfile } from '../../analysis/user/index.js';
@@ -98,7 +100,7 @@ export class ExperimentRegistry {
    * is stored only when the canonical document changed. All or nothing: every document is
    * validated before anything is written, and the writes run in one transaction.
    */
-  async add(documents: readonly unknown[]): Promise<ExperimentAddResult[]> {
+  async add(documents: readonly unknown[], options: { readonly actor?: string } = {}): Promise<ExperimentAddResult[]> {
     const context = await this.context();
     const errors: { path: string; message: string }[] = [];
     const checked = documents.flatMap((doc, i) => {
@@ -138,9 +140,17 @@ export class ExperimentRegistry {
           continue;
         }
         const version = current ? current.version + 1 : 1;
+        const canonical = canonicalExperimentJson(document);
         await this.store.execute(
-          `INSERT INTO ${TABLES.experimentVersions} (key, version, definition, definition_hash, created_at) VALUES (${this.d.stringLiteral(definition.key)}, ${version}, ${this.d.stringLiteral(canonicalExperimentJson(document))}, ${this.d.stringLiteral(hash)}, ${createdAt})`,
+          `INSERT INTO ${TABLES.experimentVersions} (key, version, definition, definition_hash, created_at) VALUES (${this.d.stringLiteral(definition.key)}, ${version}, ${this.d.stringLiteral(canonical)}, ${this.d.stringLiteral(hash)}, ${createdAt})`,
         );
+        // In the same transaction as the version (issue 7's audit log).
+        await appendAudit(this.store, {
+          actor: options.actor ?? LIBRARY_ACTOR,
+          action: 'experiment.add',
+          target: definition.key,
+          detail: { version, previousVersion: current?.version ?? null, diff: jsonDiff(current ? JSON.parse(current.definitionJson) : undefined, JSON.parse(canonical)) },
+        });
         results.push({ key: definition.key, version, status: current ? 'updated' : 'created' });
       }
       return results;

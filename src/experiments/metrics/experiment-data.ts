@@ -17,7 +17,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { CovariateSums, MetricStats } from '../stats/sufficient.js';
 import { variantSql } from '../design/assignment-sql.js';
 import type { ExperimentDefinition, StoredExperiment } from '../design/types.js';
-import { planMetrics, selectMetrics, type MetricPlan } from './metric-plan.js';
+import { planMetrics, selectMetrics, type MetricClamp, type MetricPlan } from './metric-plan.js';
 import { EXPOSURE_PLAN_FIX, exposurePlanProblems } from '../design/exposure.js';
 import {
   MULTIPLE_VARIANT,
@@ -51,6 +51,8 @@ export interface ExperimentDataOptions {
   readonly lifecycle?: LifecycleModel;
   /** Metric keys; default: primary, secondary and guardrails, deduplicated. */
   readonly metrics?: readonly string[];
+  /** Per metric key: clamp each user's value before summing (private releases bound contributions in SQL). */
+  readonly clamps?: Readonly<Record<string, MetricClamp>>;
 }
 
 /**
@@ -66,7 +68,8 @@ export async function computeExperimentData(
   const def = stored.definition;
   if (!Number.isSafeInteger(options.asOfMs)) throw new StrataError('INPUT_INVALID', `asOf must be whole epoch milliseconds, got ${options.asOfMs}`);
   checkExposurePlan(def, options.plan);
-  const plans = planMetrics(selectMetrics(def, options.metrics), options.plan);
+  const clamps = options.clamps ?? {};
+  const plans = planMetrics(selectMetrics(def, options.metrics), options.plan).map((p) => (Object.hasOwn(clamps, p.key) ? { ...p, clamp: clamps[p.key]! } : p));
   // Nobody is exposed before the start: no snapshot is taken for an instant not reached yet.
   const empty = def.startMs >= Math.min(options.asOfMs, def.stopMs ?? options.asOfMs);
   const { groups, label } = await groupSource(store, segments, def, options, !empty);

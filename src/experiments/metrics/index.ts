@@ -8,6 +8,6 @@
  *   planMetrics(metrics, plan)                                what each metric measures per user
  */
 export { computeExperimentData, LIFECYCLE_BREAKDOWN, MISSING_VARIANT, type ExperimentDataOptions } from './experiment-data.js';
-export { DAY_MS, planMetrics, selectMetrics, type MetricPlan, type SidePlan, type StatsKind } from './metric-plan.js';
+export { DAY_MS, planMetrics, selectMetrics, type MetricClamp, type MetricPlan, type SidePlan, type StatsKind } from './metric-plan.js';
 export { EXPERIMENT_PROPERTY, EXPOSURE_EVENT, VARIANT_PROPERTY } from '../design/exposure.js';
 export type { ExperimentData, ExposureCount, GroupKey, MetricGroupStats, VariantStats } from './types.js';

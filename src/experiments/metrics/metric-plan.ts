@@ -38,6 +38,14 @@ export interface SidePlan {
 
 export type StatsKind = 'proportion' | 'mean' | 'ratio';
 
+/** Contribution bounds for private releases: each user's value clamped into [lower, upper] before summing. */
+export interface MetricClamp {
+  readonly lower: number;
+  readonly upper: number;
+  /** The denominator's clamp (mean and ratio metrics). */
+  readonly denominator?: { readonly lower: number; readonly upper: number };
+}
+
 export interface MetricPlan {
   readonly key: string;
   readonly definition: MetricDefinition;
@@ -51,6 +59,8 @@ export interface MetricPlan {
   readonly toMs: number | null;
   /** CUPED: the numerator's measure over [x - covariateMs, x). */
   readonly covariateMs: number | null;
+  /** Clamp each user's value (and denominator) before the sums (`--private`); absent: exact sums. */
+  readonly clamp?: MetricClamp;
 }
 
 /**

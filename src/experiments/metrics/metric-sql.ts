@@ -223,7 +223,8 @@ function perUserColumns(d: SqlDialect, m: MetricPlan, i: number, asOfMs: number)
 function sumExpressions(d: SqlDialect, m: MetricPlan, i: number, asOfMs: number): string[] {
   const cond = matureCondition(d, m, asOfMs);
   const total = (expr: string) => (cond === null ? `sum(${expr})` : `sum(CASE WHEN ${cond} THEN ${expr} ELSE 0 END)`);
-  const [y, dd, x] = [`u${i}_y`, `u${i}_d`, `u${i}_x`];
+  const clamp = (value: string, bounds: { lower: number; upper: number } | undefined) => (bounds === undefined ? value : clampSql(d, value, bounds));
+  const [y, dd, x] = [clamp(`u${i}_y`, m.clamp), clamp(`u${i}_d`, m.clamp?.denominator), `u${i}_x`];
   const names = sumColumns(m, i);
   const exprs: Record<string, string> = {
     [`s${i}_y`]: y,
@@ -237,6 +238,13 @@ function sumExpressions(d: SqlDialect, m: MetricPlan, i: number, asOfMs: number)
     [`s${i}_xd`]: `${x} * ${dd}`,
   };
   return names.map((n) => `${total(exprs[n]!)} AS ${n}`);
+}
+
+/** A per-user value clamped into [lower, upper], as a float on every engine (no common-supertype surprises). */
+function clampSql(d: SqlDialect, value: string, bounds: { lower: number; upper: number }): string {
+  const v = d.divide(value, '1');
+  const [lo, hi] = [d.divide(d.numberLiteral(bounds.lower), '1'), d.divide(d.numberLiteral(bounds.upper), '1')];
+  return `(CASE WHEN ${v} < ${lo} THEN ${lo} WHEN ${v} > ${hi} THEN ${hi} ELSE ${v} END)`;
 }
 
 /**

@@ -56,7 +56,11 @@ export interface ReleaseRequest {
   /** The whole release's spend, split evenly over its queries (sequential composition). */
   readonly spend: DpSpend;
   readonly queries: readonly DpQuery[];
-  /** Groups whose noisy value is below this are suppressed (default: privacy.min_group_size). Counts only. */
+  /**
+   * Groups whose noisy size is below this are suppressed (default: privacy.min_group_size).
+   * The release's first count query gives the sizes; a suppressed group's value is null in
+   * every query of the release (release.ts). A release without a count query suppresses nothing.
+   */
   readonly minGroupSize?: number;
   /** The delta spent on partition selection for `private` keys (default: privacy.budget.delta). */
   readonly selectionDelta?: number;
@@ -66,6 +70,11 @@ export interface NoisyGroup {
   readonly key: string;
   /** The noisy value; null when suppressed. */
   readonly value: number | null;
+  /**
+   * Why the value is null. `releasePrivately` leaves private keys that fail partition
+   * selection out of `groups` altogether (showing the key would disclose it), so it never
+   * produces 'partition_selection'; the value stays for callers' own displays.
+   */
   readonly suppressed: null | 'min_group_size' | 'partition_selection';
 }
 
@@ -76,6 +85,8 @@ export interface NoisyQuery {
   /** The noise's standard deviation and the half-width of its 95% interval, for readers. */
   readonly noiseSd: number;
   readonly ci95: number;
+  /** The partition-selection threshold τ, on the query that selected the private keys (added by dp-core). */
+  readonly threshold?: number;
 }
 
 export interface ReleaseResult {
@@ -84,6 +95,8 @@ export interface ReleaseResult {
   readonly mechanism: DpMechanismKind;
   readonly epsilon: number;
   readonly rho: number;
+  /** The delta spent on partition selection (0 when every key was public; added by dp-core). */
+  readonly delta: number;
   readonly queries: readonly NoisyQuery[];
   /** The ledger after this release. */
   readonly budget: BudgetState;
@@ -95,6 +108,11 @@ export interface BudgetState {
   readonly rhoSpent: number;
   readonly rhoLimit: number;
   /** The combined guarantee: every release converted to zCDP and added, stated as (epsilon, delta)-DP at the configured delta. */
-  readonly combined: { readonly epsilon: number; readonly delta: number };
+  readonly combined: {
+    readonly epsilon: number;
+    readonly delta: number;
+    /** Which valid statement was the tighter (accounting.ts header; added by dp-core). */
+    readonly basis?: 'zcdp' | 'basic-composition' | 'nothing-spent';
+  };
   readonly releases: number;
 }
