@@ -6,6 +6,7 @@
  * at step K. Strict and any order have no `funnel` condition to express them, so they
  * cannot be saved.
  */
+import { LIBRARY_ACTOR } from '../../governance/audit-log.js';
 import { StrataError } from '../../errors/errors.js';
 import type { SegmentDefinition } from '../../segments/language/index.js';
 import type { AddResult, SegmentRegistry, SnapshotSummary } from '../../segments/registry/index.js';
@@ -19,6 +20,8 @@ export interface DropoffOptions {
   readonly name?: string;
   /** The analysis's `--segment`: the saved segment is restricted to it too. */
   readonly segment?: string;
+  /** Who is accountable for the saved segment (segments require an owner), and who saves it, for the audit log. Default `library`. */
+  readonly actor?: string;
 }
 
 export interface DropoffSaved extends AddResult {
@@ -58,6 +61,7 @@ export function dropoffDefinition(funnel: FunnelDefinition, options: DropoffOpti
     key: options.key,
     name: options.name ?? `Dropped at step ${k} (${funnel.labels[k - 1]}) of ${path}`,
     objective: 'conversion',
+    owner: options.actor ?? LIBRARY_ACTOR,
     rationale:
       `Users who reached step ${k - 1} (${funnel.labels[k - 2]}) of the funnel ${funnel.labels.join(' -> ')} but not step ${k} ` +
       `(${funnel.labels[k - 1]}) within ${doc.span} of step 1${window}${options.segment === undefined ? '' : `, among members of segment ${options.segment}`}: ` +
@@ -70,7 +74,7 @@ export function dropoffDefinition(funnel: FunnelDefinition, options: DropoffOpti
 /** Store the drop-off segment and compute its snapshot as of `asOfMs`. */
 export async function saveDropoffSegment(registry: SegmentRegistry, funnel: FunnelDefinition, options: DropoffOptions & { readonly asOfMs: number }): Promise<DropoffSaved> {
   const definition = dropoffDefinition(funnel, options);
-  const [added] = await registry.add([definition]);
+  const [added] = await registry.add([definition], { ...(options.actor !== undefined ? { actor: options.actor } : {}) });
   const snapshot = await registry.snapshot(definition.key, { asOfMs: options.asOfMs });
   return { ...added!, step: options.step, definition, snapshot };
 }

@@ -15,6 +15,7 @@
  * segment (it is listed as skipped). `--within D` counts purchases within D and requires
  * the last one to be less than D ago; `--segment KEY` adds `{segment: KEY}`.
  */
+import { LIBRARY_ACTOR } from '../../governance/audit-log.js';
 import { StrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { Literal, PropertyPredicate } from '../../segments/ir/nodes.js';
@@ -56,6 +57,8 @@ export function rfmSegmentDefinitions(
   result: RfmResult,
   plan: TrackingPlan,
   prefix: string = DEFAULT_RFM_PREFIX,
+  /** Who is accountable for the generated segments (segments require an owner): the CLI passes the actor. */
+  owner: string = LIBRARY_ACTOR,
 ): RfmSegmentsResult {
   const settings = resolveRfmSettings(config, options);
   if (result.users === 0) {
@@ -119,6 +122,7 @@ export function rfmSegmentDefinitions(
       name: `RFM: ${name}`,
       objective: mapObjective(name),
       rationale: rationale(name, result, settings.segmentKey),
+      owner,
       tags: ['rfm'],
       match,
     };

@@ -94,6 +94,7 @@ export function registerDiscoverPersonas(discover: Command, io: CliIo): void {
             seed: wholeNumber(opts.seed, '--seed', 0),
             kMax: wholeNumber(opts.kMax ?? '8', '--k-max', 2),
             save: opts.save,
+            actor: ctx.actor(),
             ...(opts.k !== undefined ? { k: wholeNumber(opts.k, '--k', 2) } : {}),
             ...(opts.traits !== undefined ? { traits: opts.traits.split(',').map((t) => t.trim()).filter((t) => t !== '') } : {}),
             ...(opts.depth !== undefined ? { depthProperty: opts.depth } : {}),

@@ -78,7 +78,7 @@ export function registerExperiment(program: Command, io: CliIo): void {
           const fileCount = new Set(errors.map((d) => d.path?.split(/[: ]/)[0])).size;
           throw new StrataError('EXPERIMENT_INVALID', `${errors.length} problem${errors.length === 1 ? '' : 's'} in ${fileCount} experiment file${fileCount === 1 ? '' : 's'}`, errors);
         }
-        const added = await registry.add(sources.map((s) => s.document));
+        const added = await registry.add(sources.map((s) => s.document), { actor: ctx.actor() });
         return added.map((r, i) => ({ ...r, file: displayPath(io, sources[i]!.file) }));
       });
       ctx.emit(results, (rs: readonly (ExperimentAddResult & { file: string })[]) =>

@@ -114,6 +114,7 @@ export function registerFunnel(program: Command, io: CliIo): void {
           const saved = await saveDropoffSegment(registry, funnel, {
             ...dropoff,
             asOfMs,
+            actor: ctx.actor(),
             ...(opts.segment !== undefined ? { segment: opts.segment } : {}),
           });
           return { ...table, saved: { key: saved.key, version: saved.version, status: saved.status, step: saved.step, asOf: saved.snapshot.asOf, size: saved.snapshot.size } };

@@ -76,6 +76,7 @@ export function registerModel(program: Command, io: CliIo): void {
           for (const m of models) {
             const r = await trainModel(ws, m.definition, {
               document: m.document,
+              actor: ctx.actor(),
               ...(dataEndMs !== undefined ? { dataEndMs } : {}),
               onProgress: (p) => progress.update({ phase: `${m.definition.key}: ${p.phase === 'snapshot' ? `snapshot ${p.done + 1}/${p.total}` : p.phase}`, done: p.phase === 'snapshot' ? p.done : p.total, total: p.total }),
             });

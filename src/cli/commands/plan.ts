@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { writePlan } from '../../config/index.js';
+import { writePlan, type Config } from '../../config/index.js';
+import { appendAudit } from '../../governance/audit-log.js';
+import { isEmptyDiff, jsonDiff } from '../../governance/diff.js';
 import { inferPlan, mergePlanWithReport } from '../../ingest/index.js';
 import { StrataError } from '../../errors/errors.js';
 import { planToYaml, type TrackingPlan } from '../../schema/tracking-plan.js';
@@ -81,6 +83,7 @@ export function registerPlan(program: Command, io: CliIo): void {
       const { plan: merged, conflicts } = mergePlanWithReport(config.plan, proposed);
       const changes = planChanges(config.plan, merged);
       await writePlan(config, merged);
+      await auditPlanWrite(ctx, config, merged, changes);
       ctx.emit({ plan: planToYaml(merged), written: true, config: config.configPath, added: changes, conflicts }, (r) => {
         const parts = [
           `${r.added.events.length} event${r.added.events.length === 1 ? '' : 's'}`,
@@ -109,6 +112,16 @@ export function registerPlan(program: Command, io: CliIo): void {
       const config = await ctx.loadConfig();
       ctx.emit({ config: config.configPath, plan: planToYaml(config.plan) }, (r) => stringify({ plan: r.plan }, { lineWidth: 0 }));
     });
+}
+
+/**
+ * The audit record of a plan change (the plan lives in strata.yaml, outside the store, so it
+ * is recorded right after the file is written); nothing is recorded when nothing changed.
+ */
+async function auditPlanWrite(ctx: CommandContext, config: Config, merged: TrackingPlan, changes: PlanChanges): Promise<void> {
+  const diff = jsonDiff(planToYaml(config.plan), planToYaml(merged));
+  if (isEmptyDiff(diff)) return;
+  await ctx.withStore((store) => appendAudit(store, { actor: ctx.actor(), action: 'plan.write', target: 'plan', detail: { config: config.configPath, added: changes, diff } }), config);
 }
 
 /** Restrict the inferred traits to the named profile columns; naming a column the files lack is an error. */

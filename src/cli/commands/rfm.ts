@@ -144,8 +144,8 @@ export function registerRfm(program: Command, io: CliIo): void {
       const { generated, added } = await ctx.withRegistry(async (registry, config: Config, store) => {
         const options = await rfmOptions(opts, registry);
         const result = await computeRfm(store, config.rfm, options);
-        const generated = rfmSegmentDefinitions(config.rfm, options, result, config.plan, opts.prefix);
-        const added = opts.add ? await registry.add(generated.segments.map((s) => s.definition)) : null;
+        const generated = rfmSegmentDefinitions(config.rfm, options, result, config.plan, opts.prefix, ctx.actor());
+        const added = opts.add ? await registry.add(generated.segments.map((s) => s.definition), { actor: ctx.actor() }) : null;
         return { generated, added };
       });
       const json = { ...generated, added };

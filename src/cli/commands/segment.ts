@@ -24,6 +24,10 @@ import { definitionFiles, readDefinitions } from './segment-files.js';
 import { registerSegmentHistory } from './segment-history.js';
 import { computeEvery, type ComputeEveryOptions } from './segment-refresh.js';
 import { registerSegmentLint } from './segment-lint.js';
+import { addPrivateOptions, privateSettings, type PrivateCliOptions } from '../../privacy/dp/private-options.js';
+import { privateSegmentSizes, type PrivateSegmentSizes } from '../../privacy/dp/private-segment.js';
+import { renderPrivateSizes } from './private-reports.js';
+import { registerSegmentSize } from './segment-size.js';
 
 /** `now`, an ISO date or instant, or an offset from now such as `-7d`. */
 export function parseAsOf(text: string, option: string, nowMs: number): number {
@@ -79,7 +83,7 @@ export function registerSegment(program: Command, io: CliIo): void {
         }
         // The registry's context: the lifecycle model and the stored models `score` / `cluster` name.
         const sources = await readDefinitions(found, config.plan, (f) => displayPath(io, f), await registry.segmentContext());
-        const added = await registry.add(sources.map((s) => s.definition));
+        const added = await registry.add(sources.map((s) => s.definition), { actor: ctx.actor() });
         return added.map((r, i) => ({ ...r, file: sources[i]!.file }));
       });
       ctx.emit(results, (rs: readonly (AddResult & { file: string })[]) =>
@@ -93,7 +97,7 @@ export function registerSegment(program: Command, io: CliIo): void {
   segment
     .command('list')
     .summary('list the segments with their current version and last computed size')
-    .description('List the stored segments: key, name, objective, current version, and the size\nand share of the latest snapshot.')
+    .description('List the stored segments: key, name, objective, owner, current version, and the\nsize and share of the latest snapshot.')
     .addHelpText('after', '\nExamples:\n  $ strata segment list\n  $ strata segment list --json')
     .action(async (_opts: unknown, command: Command) => {
       const ctx = CommandContext.from(io, command);
@@ -106,6 +110,7 @@ export function registerSegment(program: Command, io: CliIo): void {
                 { header: 'SEGMENT' },
                 { header: 'NAME' },
                 { header: 'OBJECTIVE' },
+                { header: 'OWNER' },
                 { header: 'VERSION', align: 'right' },
                 { header: 'SIZE', align: 'right' },
                 { header: 'SHARE', align: 'right' },
@@ -117,6 +122,7 @@ export function registerSegment(program: Command, io: CliIo): void {
                   x.key,
                   x.name,
                   x.objective,
+                  x.owner ?? NO_OWNER,
                   `v${x.version}`,
                   s ? formatCount(s.size) : '-',
                   s && s.population ? formatPercent(s.size / s.population) : '-',
@@ -152,6 +158,7 @@ export function registerSegment(program: Command, io: CliIo): void {
     .option('--every <D>', 'refresh on a schedule: every D (30s, 15m, 1h, 1d), as of each multiple of D since the epoch, until Ctrl-C')
     .option('--count <N>', 'with --every: stop after N refreshes')
     .option('--catch-up', 'with --every: refresh the latest tick at or before now at once instead of waiting for the next')
+    .option('--audit-fairness', 'with --every: after each refresh, audit every targeting segment for fairness as of the tick and store the reports (strata audit fairness --targeting)')
     .addHelpText(
       'after',
       '\nWith --every, each refresh computes as of its tick (every 1h: :00 UTC), not the\n' +
@@ -162,20 +169,29 @@ export function registerSegment(program: Command, io: CliIo): void {
         '\nExamples:\n  $ strata segment compute\n  $ strata segment compute power-users gone-quiet --as-of 2025-06-02\n' +
         '  $ strata segment compute --every 1h\n  $ strata segment compute power-users --every 15m --count 4 --json',
     )
-    .action(async (keys: string[], opts: { asOf?: string } & ComputeEveryOptions, command: Command) => {
+    .action(async (keys: string[], opts: { asOf?: string } & ComputeEveryOptions & PrivateCliOptions, command: Command) => {
       const ctx = CommandContext.from(io, command);
-      if (opts.every !== undefined || opts.count !== undefined || opts.catchUp) return computeEvery(ctx, keys, opts);
+      const settings = privateSettings(opts);
+      if (opts.every !== undefined || opts.count !== undefined || opts.catchUp || opts.auditFairness) {
+        if (settings) throw new StrataError('INPUT_INVALID', '--private releases once: it does not combine with --every', [{ path: '--private', message: 'leave out --every, --count and --catch-up' }]);
+        return computeEvery(ctx, keys, opts);
+      }
       const asOfMs = opts.asOf !== undefined ? parseAsOf(opts.asOf, '--as-of', Date.now()) : undefined;
       const progress = ctx.progress();
       let results: ComputeResult[];
+      let released: PrivateSegmentSizes | null = null;
       try {
-        results = await withRegistry(ctx, (registry) => {
+        results = await withRegistry(ctx, async (registry, config, store) => {
           progress.update({ phase: 'computing', done: 0, total: 1 });
-          return registry.compute(keys.length > 0 ? keys : undefined, asOfMs !== undefined ? { asOfMs } : {});
+          const computed = await registry.compute(keys.length > 0 ? keys : undefined, asOfMs !== undefined ? { asOfMs } : {});
+          // --private: the snapshots keep the exact sizes; only the noisy sizes are printed.
+          if (settings && computed.length > 0) released = await privateSegmentSizes({ store, privacy: config.privacy, actor: ctx.actor(), settings }, computed, computed[0]!.asOf);
+          return computed;
         });
       } finally {
         progress.stop();
       }
+      if (released) return ctx.emit(released, renderPrivateSizes);
       ctx.emit(results, (rs: readonly ComputeResult[]) =>
         rs.length === 0
           ? 'No segments to compute. Add some with: strata segment add FILE...'
@@ -288,6 +304,8 @@ export function registerSegment(program: Command, io: CliIo): void {
       ctx.emit(result, renderOverlap);
     });
 
+  addPrivateOptions(segment.commands.find((c) => c.name() === 'compute')!, ['strata segment compute power-users --private --epsilon 0.5']);
+  registerSegmentSize(segment, io);
   registerSegmentHistory(segment, io);
   registerSegmentLint(segment, io);
 }
@@ -298,7 +316,7 @@ function renderShow(d: SegmentDetails): string {
     ['segment', def.key],
     ['name', def.name],
     ['objective', def.objective],
-    ['owner', def.owner ?? '-'],
+    ['owner', def.owner ?? NO_OWNER],
     ['tags', def.tags && def.tags.length > 0 ? def.tags.join(', ') : '-'],
     ['version', `v${d.version}`],
   ]);
@@ -333,8 +351,16 @@ export function renderDiff(r: DiffResult): string {
   );
 }
 
+/** A stored version from before owners were required (issue 7) has none. */
+const NO_OWNER = '(none)';
+
+/** What the segment is for and who answers for it, at the top of every report. */
+export function renderPurpose(r: { readonly name: string; readonly objective: string; readonly owner: string | null; readonly rationale: string }): string {
+  return `${r.name}\nobjective: ${r.objective}; owner: ${r.owner ?? NO_OWNER}\nrationale: ${r.rationale.trim().replace(/\s+/g, ' ')}`;
+}
+
 export function renderReport(r: SegmentReport): string {
-  const head = `${r.key} (v${r.version}) as of ${r.snapshot.asOf}: ${formatCount(r.size)} of ${formatCount(r.population)} users (${r.share === null ? '-' : formatPercent(r.share)})`;
+  const head = `${r.key} (v${r.version}) as of ${r.snapshot.asOf}: ${formatCount(r.size)} of ${formatCount(r.population)} users (${r.share === null ? '-' : formatPercent(r.share)})\n${renderPurpose(r)}`;
   const features =
     r.features.length === 0
       ? 'No trait or event distinguishes the members.'

@@ -8,6 +8,7 @@
  * unless named), the fit (personas-fit.ts), ids matched to the previous version of the key
  * (personas-model.ts), then `saveModelVersion` and `writeScoreRun` unless `save: false`.
  */
+import { jsonDiff } from '../../governance/diff.js';
 import type { PurchaseSettings } from '../../analysis/rfm/rfm-config.js';
 import { memberFilter } from '../../analysis/breakdown.js';
 import { EXPOSURE_EVENT } from '../../experiments/design/exposure.js';
@@ -74,6 +75,8 @@ export interface DiscoverPersonasOptions extends Omit<PersonaFitOptions, 'onProg
   readonly maxDistance?: number | null;
   /** Store the model and its run (default true). */
   readonly save?: boolean;
+  /** Who saves the model, for the audit log (default `library`). */
+  readonly actor?: string;
   /** The model's creation time (default now). */
   readonly nowMs?: number;
   readonly onProgress?: (p: { readonly phase: PersonaPhase; readonly done: number; readonly total: number }) => void;
@@ -229,7 +232,20 @@ export async function discoverPersonas(store: EventStore, plan: TrackingPlan, op
       means: rowsOf(fit.clusterMeans),
       restMeans: rowsOf(fit.restMeans),
     };
-    const saved = await saveModelVersion(store, { key, kind: 'personas', createdAtMs, body });
+    const saved = await saveModelVersion(store, { key, kind: 'personas', createdAtMs, body }, {
+      ...(options.actor !== undefined ? { actor: options.actor } : {}),
+      action: 'personas.save',
+      detail: (v, prior) => ({
+        version: v,
+        previousVersion: prior?.version ?? null,
+        // The personas' "definition" is how they were found: the settings and the population.
+        diff: jsonDiff(prior ? { settings: prior.body.settings, population: prior.body.population } : undefined, { settings, population: base.population }),
+        asOf: base.asOf,
+        k: base.k,
+        personas: personas.map((p) => ({ id: p.id, name: p.name, size: p.size })),
+        changes: { matched: changes.matched.length, created: changes.created, vanished: changes.vanished.map((x) => x.id) },
+      }),
+    });
     version = saved.version;
     const run = await writeScoreRun(store, { modelKey: key, modelVersion: saved.version, asOfMs, createdAtMs, userIds: features.userIds, clusters: assignments });
     runId = run.runId;

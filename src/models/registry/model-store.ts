@@ -21,6 +21,7 @@
  * "weak" percentile rank (scipy.stats.percentileofscore(kind='weak')); the top decile is
  * `percentile: {gt: 90}`.
  */
+import { appendAudit, LIBRARY_ACTOR } from '../../governance/audit-log.js';
 import { StrataError } from '../../errors/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { TABLES } from '../../store/schema.js';
@@ -64,11 +65,15 @@ function checkKey(key: string): void {
 }
 
 /** Store `body` as the next version of model `key`; a key keeps its kind. */
-export async function saveModelVersion<B>(store: EventStore, model: { key: string; kind: ModelKind; createdAtMs: number; body: B }): Promise<StoredModelVersion<B>> {
+export async function saveModelVersion<B>(
+  store: EventStore,
+  model: { key: string; kind: ModelKind; createdAtMs: number; body: B },
+  audit?: ModelVersionAudit<B>,
+): Promise<StoredModelVersion<B>> {
   checkKey(model.key);
   const d = store.dialect;
   return store.transaction(async () => {
-    const rows = await store.query(`SELECT version, kind FROM ${TABLES.modelVersions} WHERE key = ${d.stringLiteral(model.key)} ORDER BY version DESC LIMIT 1`);
+    const rows = await store.query(`SELECT version, kind, body FROM ${TABLES.modelVersions} WHERE key = ${d.stringLiteral(model.key)} ORDER BY version DESC LIMIT 1`);
     const last = rows[0];
     if (last && String(last.kind) !== model.kind) {
       throw new StrataError('INPUT_INVALID', `model "${model.key}" is a ${String(last.kind)} model; a ${model.kind} model needs another key`, [{ path: 'key', message: 'expected a new key' }]);
@@ -77,8 +82,22 @@ export async function saveModelVersion<B>(store: EventStore, model: { key: strin
     await store.execute(
       `INSERT INTO ${TABLES.modelVersions} (key, version, kind, created_at, body) VALUES (${d.stringLiteral(model.key)}, ${version}, ${d.stringLiteral(model.kind)}, ${d.timestampLiteral(model.createdAtMs)}, ${d.stringLiteral(JSON.stringify(model.body))})`,
     );
+    if (audit) {
+      // In the same transaction as the version (issue 7's audit log).
+      const previous = last ? { version: num(last.version), body: JSON.parse(String(last.body)) as B } : null;
+      await appendAudit(store, { actor: audit.actor ?? LIBRARY_ACTOR, action: audit.action, target: model.key, detail: audit.detail(version, previous) });
+    }
     return { key: model.key, version, kind: model.kind, createdAtMs: model.createdAtMs, body: model.body };
   });
+}
+
+/** The audit record written with a saved version: its action and detail, from the new version and the previous one. */
+export interface ModelVersionAudit<B> {
+  /** Default `library`. */
+  readonly actor?: string;
+  /** `model.train` or `personas.save`. */
+  readonly action: string;
+  readonly detail: (version: number, previous: { readonly version: number; readonly body: B } | null) => unknown;
 }
 
 /** Every stored version (of one model, or of all), by key then version. */

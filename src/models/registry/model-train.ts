@@ -6,6 +6,7 @@
  * a later snapshot (monitoring).
  */
 import { StrataError } from '../../errors/errors.js';
+import { jsonDiff } from '../../governance/diff.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
 import type { FeatureMatrix } from '../features/build-features.js';
 import { labelledSnapshots } from '../features/labelled-snapshots.js';
@@ -63,6 +64,8 @@ export interface TrainOptions {
    * the population at every instant (e.g. a hash sample of a very large population).
    */
   readonly sample?: (dialect: SqlDialect) => string;
+  /** Who trains it, for the audit log (default `library`). */
+  readonly actor?: string;
 }
 
 export interface TrainResult {
@@ -191,8 +194,25 @@ export async function trainModel(ws: ModelWorkspace, def: ModelDefinition, optio
     importance: featureImportance(model),
   };
   options.onProgress?.({ phase: 'save', done: 0, total: 1 });
-  const stored = await saveModelVersion(ws.store, { key: def.key, kind: def.kind, createdAtMs: options.nowMs ?? Date.now(), body });
+  const stored = await saveModelVersion(ws.store, { key: def.key, kind: def.kind, createdAtMs: options.nowMs ?? Date.now(), body }, {
+    ...(options.actor !== undefined ? { actor: options.actor } : {}),
+    action: 'model.train',
+    detail: (version, previous) => trainAuditDetail(body, version, previous),
+  });
   return { stored, model, training, holdout };
+}
+
+/** The audit record's detail: the version, the definition's diff against the previous version, the holdout metrics. */
+function trainAuditDetail(body: SupervisedModelBody, version: number, previous: { readonly version: number; readonly body: SupervisedModelBody } | null): unknown {
+  const metrics = (e: ModelEvaluation | null) => (e === null ? null : { rows: e.rows, positives: e.positives, baseRate: e.baseRate, auc: e.auc, logLoss: e.logLoss });
+  return {
+    version,
+    previousVersion: previous?.version ?? null,
+    diff: jsonDiff(previous?.body.document, body.document),
+    dataEnd: body.dataEnd,
+    holdout: metrics(body.evaluation.holdout),
+    training: metrics(body.evaluation.training),
+  };
 }
 
 export interface EvaluateOptions {

@@ -28,7 +28,7 @@ const plan = parsePlan({
 });
 
 function definition(key: string, match: unknown): SegmentDefinition {
-  return validateSegment({ key, name: key, objective: 'other', rationale: 'test', match }, plan);
+  return validateSegment({ key, name: key, objective: 'other', rationale: 'test', owner: 'growth', match }, plan);
 }
 
 function root(match: unknown, others: Record<string, unknown> = {}): Condition {
@@ -340,6 +340,7 @@ describe('buildSegmentIR: every condition kind lowers to its IR node', () => {
       'name: Engaged buyers',
       'objective: monetization',
       'rationale: Upsell candidates',
+      'owner: growth',
       'match:',
       '  all:',
       '    - trait: plan',
@@ -355,6 +356,7 @@ describe('buildSegmentIR: every condition kind lowers to its IR node', () => {
       name: 'Engaged buyers',
       objective: 'monetization',
       rationale: 'Upsell candidates',
+      owner: 'growth',
       match: { all: [{ trait: 'plan', in: ['free', 'team'] }, { aggregate: 'sum', of: 'amount', on: 'purchase', gte: 100, within: '30d' }] },
     });
     const fromYaml = buildSegmentIR(validateSegment(parseSegmentText(yamlText, 'a.yaml'), plan), plan, () => undefined);
@@ -439,7 +441,7 @@ describe('buildSegmentIR: segment references', () => {
   });
 
   it('checks a referenced definition against the same plan', () => {
-    const stale: SegmentDefinition = { key: 'stale', name: 'Stale', objective: 'other', rationale: 'r', match: { did: 'removed_event' } };
+    const stale: SegmentDefinition = { key: 'stale', name: 'Stale', objective: 'other', rationale: 'r', owner: 'growth', match: { did: 'removed_event' } };
     const error = catchError(() => buildSegmentIR(definition('top', { segment: 'stale' }), plan, () => stale));
     expect(error.code).toBe('SEGMENT_INVALID');
     expect(error.message).toBe('segment "stale", referenced by segment "top" at match.segment, is invalid');
@@ -470,6 +472,7 @@ describe('hostile names and values pass through unchanged', () => {
         name: 'Hostile',
         objective: 'other',
         rationale: 'safety',
+        owner: 'growth',
         match: {
           all: [
             { trait, in: values },
@@ -507,6 +510,7 @@ describe('hostile names and values pass through unchanged', () => {
       'name: "Hostile \\"yaml\\""',
       'objective: other',
       'rationale: safety',
+      'owner: growth',
       'match:',
       `  did: 'we"ird''; DROP TABLE events; --'`,
       '  where:',
@@ -525,7 +529,7 @@ describe('hostile names and values pass through unchanged', () => {
 
   it('names that are Object.prototype members are not mistaken for declared ones', () => {
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      const error = catchError(() => validateSegment({ key: 'proto', name: 'p', objective: 'other', rationale: 'r', match: { all: [{ did: name }, { trait: name, eq: 'x' }] } }, hostilePlan));
+      const error = catchError(() => validateSegment({ key: 'proto', name: 'p', objective: 'other', rationale: 'r', owner: 'growth', match: { all: [{ did: name }, { trait: name, eq: 'x' }] } }, hostilePlan));
       expect(error.details.map((d) => d.path)).toEqual(['match.all[0].did', 'match.all[1].trait']);
     }
   });

@@ -35,14 +35,15 @@ describe('canonicalDefinitionJson and definitionHash', () => {
       '  where:',
       '    - {gt: 10, property: amount}',
       'rationale: Upsell',
+      'owner: growth',
       'objective: monetization',
       'name: Buyers',
       'key: buyers',
     ].join('\n');
     const fromYaml = validateSegment(parseSegmentText(yaml, 'buyers.yaml'), plan);
-    const fromJson = validateSegment(parseSegmentText(JSON.stringify(buyers), 'buyers.json'), plan);
+    const fromJson = validateSegment(parseSegmentText(JSON.stringify({ ...buyers, owner: 'growth' }), 'buyers.json'), plan);
     expect(canonicalDefinitionJson(fromYaml)).toBe(canonicalDefinitionJson(fromJson));
-    expect(definitionHash(fromYaml)).toBe(definitionHash(buyers));
+    expect(definitionHash(fromYaml)).toBe(definitionHash({ ...buyers, owner: 'growth' }));
   });
 
   it('changes with any change of meaning, including array order', () => {
@@ -73,12 +74,13 @@ describe('segmentReferences', () => {
       name: 'x',
       objective: 'other',
       rationale: 'r',
+      owner: 'growth',
       match: { all: [{ segment: 'b' }, { any: [{ not: { segment: 'a' } }, { did: 'signup' }, { segment: 'b' }] }, { not: { all: [{ segment: 'c' }] } }] },
     };
     expect(segmentReferences(def)).toEqual(['b', 'a', 'c']);
   });
 
   it('is empty without references', () => {
-    expect(segmentReferences({ key: 'x', name: 'x', objective: 'other', rationale: 'r', match: { trait: 'plan', eq: 'segment' } })).toEqual([]);
+    expect(segmentReferences({ key: 'x', name: 'x', objective: 'other', rationale: 'r', owner: 'growth', match: { trait: 'plan', eq: 'segment' } })).toEqual([]);
   });
 });

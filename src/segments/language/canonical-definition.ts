@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { CONDITION_KINDS } from './definition.js';
 import type { SegmentDefinition } from './definition.js';
 
-const ENVELOPE_ORDER = ['key', 'name', 'objective', 'rationale', 'owner', 'tags', 'match'] as const;
+const ENVELOPE_ORDER = ['key', 'name', 'objective', 'rationale', 'owner', 'tags', 'purpose', 'match'] as const;
 
 /**
  * Within the condition, the key that says what an object is (its kind, or `property` in a

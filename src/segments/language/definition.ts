@@ -27,6 +27,10 @@ export interface SegmentDefinition {
   readonly name: string;
   readonly objective: Objective;
   readonly rationale: string;
+  /**
+   * Who is accountable: a team or a person. Required of every new definition (issue 7);
+   * optional here only because versions stored before then have none.
+   */
   readonly owner?: string;
   readonly tags?: readonly string[];
   /** Absent: analytics. */
@@ -60,10 +64,11 @@ export const CONDITION_KINDS = [
 ] as const;
 export type ConditionKindKey = (typeof CONDITION_KINDS)[number];
 
-/** Kinds the language reserves for capabilities that do not exist yet, with what brings them. */
-export const RESERVED_KINDS = {
-  consent: 'the consent features',
-} as const;
+/**
+ * Kinds the language reserves for capabilities that do not exist yet, with what brings them
+ * (none now: `consent`, the last of DESIGN.md's reserved kinds, arrived with issue 7).
+ */
+export const RESERVED_KINDS: Readonly<Record<never, string>> = {};
 export type ReservedKind = keyof typeof RESERVED_KINDS;
 export type SupportedKind = Exclude<ConditionKindKey, ReservedKind>;
 

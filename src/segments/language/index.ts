@@ -5,7 +5,8 @@
  *   validateSegment(raw, plan)      shape and tracking-plan checks, every error with its path
  *   buildSegmentIR(def, plan, resolve, context)  the frozen IR, with `{segment: KEY}` inlined
  *                                   and `{lifecycle: STAGE}` lowered over context.lifecycle;
- *                                   `{score: MODEL}` / `{cluster: MODEL}` checked against context.models
+ *                                   `{score: MODEL}` / `{cluster: MODEL}` checked against context.models;
+ *                                   `{consent: PURPOSE}` and targeting purposes read context.consentDefaults
  */
 export { buildSegmentIR } from './build-segment-ir.js';
 export { canonicalDefinitionJson, definitionHash } from './canonical-definition.js';
@@ -19,6 +20,7 @@ export {
   RESERVED_KINDS,
   SEGMENT_KEY_PATTERN,
   SESSION_STATS,
+  TARGETING_PURPOSES,
   WINDOW_KEYS,
   type AggregateFn,
   type ConditionKindKey,
@@ -34,3 +36,4 @@ export {
 export { parseSegmentText } from './parse-segment-text.js';
 export { segmentReferences } from './segment-references.js';
 export { checkConditionDocument, validateSegment, type SegmentContext } from './validate-segment.js';
+export { targetingPurpose, withTargetingConsent, type ConsentDefaults } from './consent-check.js';

@@ -21,6 +21,7 @@ describe('parseSegmentText: YAML', () => {
       'rationale: >',
       '  Started onboarding but did not',
       '  finish the core workflow.',
+      'owner: growth',
       'tags: [onboarding]',
       'match:',
       '  all:',
@@ -35,6 +36,7 @@ describe('parseSegmentText: YAML', () => {
       name: 'Stalled in onboarding',
       objective: 'activation',
       rationale: 'Started onboarding but did not finish the core workflow.\n',
+      owner: 'growth',
       tags: ['onboarding'],
       match: { all: [{ trait: 'plan', eq: 'free' }, { not: { sequence: ['onboarding_started', 'core_task_completed'], span: '7d' } }] },
     });
@@ -80,7 +82,7 @@ describe('parseSegmentText: YAML', () => {
 
   it('rejects an empty file', () => {
     expect(failure('  \n# only a comment\n', 'empty.yaml').details).toEqual([
-      { path: 'empty.yaml', message: 'the file holds no definition; expected a mapping with key, name, objective, rationale and match' },
+      { path: 'empty.yaml', message: 'the file holds no definition; expected a mapping with key, name, objective, rationale, owner and match' },
     ]);
   });
 
@@ -100,7 +102,7 @@ describe('parseSegmentText: YAML', () => {
 
 describe('parseSegmentText: JSON', () => {
   it('reads JSON', () => {
-    const def = { key: 'k', name: 'N', objective: 'other', rationale: 'r', match: { did: '*', count: { gte: 2.5 }, within: '7d' } };
+    const def = { key: 'k', name: 'N', objective: 'other', rationale: 'r', owner: 'growth', match: { did: '*', count: { gte: 2.5 }, within: '7d' } };
     expect(parseSegmentText(JSON.stringify(def, null, '\t'), 'k.json')).toEqual(def);
   });
 

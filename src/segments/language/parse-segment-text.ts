@@ -27,7 +27,7 @@ export function parseSegmentText(text: string, source: string): unknown {
   }
   if (value === null || value === undefined) {
     throw new StrataError('SEGMENT_INVALID', `${source}: the file holds no definition`, [
-      { path: source, message: 'the file holds no definition; expected a mapping with key, name, objective, rationale and match' },
+      { path: source, message: 'the file holds no definition; expected a mapping with key, name, objective, rationale, owner and match' },
     ]);
   }
   return value;

@@ -172,6 +172,11 @@ export const CONDITION_SCHEMAS: Readonly<Record<SupportedKind, TObject>> = {
     strict('{score: MODEL, <op>: P} (the probability) or {score: MODEL, percentile: {<op>: Q}}'),
   ),
   cluster: Type.Object({ cluster: modelKey('a personas model', 'personas'), ...operatorProperties }, strict('{cluster: MODEL, eq: ID}')),
+  // The purpose itself is checked by the condition checker, which can suggest the closest one.
+  consent: Type.Object(
+    { consent: Type.String({ minLength: 1, description: 'a consent purpose: analytics, personalization or marketing' }) },
+    strict('{consent: PURPOSE} (PURPOSE: analytics, personalization or marketing)'),
+  ),
 };
 
 export const ENVELOPE_SCHEMA = Type.Object(
@@ -186,7 +191,8 @@ export const ENVELOPE_SCHEMA = Type.Object(
       { description: `an objective: one of ${OBJECTIVES.join(', ')}` },
     ),
     rationale: Type.String({ pattern: '\\S', description: 'a non-empty rationale: why the segment exists and what decision it feeds' }),
-    owner: Type.Optional(Type.String({ pattern: '\\S', description: 'a non-empty owner' })),
+    // Required since issue 7 ("objective, rationale and owner are required on segments"); versions stored before load without one (SegmentContext.storedDefinition).
+    owner: Type.String({ pattern: '\\S', description: 'an owner: who is accountable for the segment, a team or a person (owner: growth)' }),
     tags: Type.Optional(Type.Array(Type.String({ pattern: '\\S', description: 'a non-empty tag' }), { description: 'a list of tags' })),
     purpose: Type.Optional(
       Type.Union(
@@ -196,5 +202,5 @@ export const ENVELOPE_SCHEMA = Type.Object(
     ),
     match: Type.Unknown({ description: 'a condition (exactly one)' }),
   },
-  strict('a segment definition: a mapping with key, name, objective, rationale and match'),
+  strict('a segment definition: a mapping with key, name, objective, rationale, owner and match'),
 );

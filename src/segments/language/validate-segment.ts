@@ -9,6 +9,7 @@ import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { LifecycleModel } from '../../analysis/lifecycle/lifecycle-model.js';
 import type { Condition } from '../ir/nodes.js';
 import { ConditionChecker, isRecord, type CheckedCondition } from './condition-checker.js';
+import { targetingPlanErrors, type ConsentDefaults } from './consent-check.js';
 import type { ModelKindName, Objective, SegmentDefinition, SegmentPurpose } from './definition.js';
 import { show } from './messages.js';
 import { ENVELOPE_SCHEMA } from './schemas.js';
@@ -26,6 +27,16 @@ export interface SegmentContext {
    * personas model. Absent: no model is stored, so every such condition is an error.
    */
   readonly models?: ReadonlyMap<string, ModelKindName>;
+  /**
+   * Consent a user without any `$consent` record has, per purpose (Config.privacy.consentDefaults):
+   * what `{consent: PURPOSE}` and a targeting segment's consent read then. Absent: the built-in defaults.
+   */
+  readonly consentDefaults?: ConsentDefaults;
+  /**
+   * The definition was read back from the store: a version stored before `owner` became
+   * required (issue 7) still loads (and shows its owner as "(none)"); new definitions never set this.
+   */
+  readonly storedDefinition?: boolean;
 }
 
 export interface CheckedSegment {
@@ -39,7 +50,7 @@ export interface CheckedSegment {
  *
  * @example
  *   validateSegment({ key: 'buyers', name: 'Buyers', objective: 'monetization',
- *     rationale: 'Upsell target', match: { did: 'purchase', within: '30d' } }, plan)
+ *     rationale: 'Upsell target', owner: 'growth', match: { did: 'purchase', within: '30d' } }, plan)
  */
 export function validateSegment(raw: unknown, plan: TrackingPlan, context: SegmentContext = {}): SegmentDefinition {
   return checkSegment(raw, plan, context).definition;
@@ -50,12 +61,16 @@ export function checkSegment(input: unknown, plan: TrackingPlan, context: Segmen
   const raw = withoutUndefined(input);
   if (!isRecord(raw)) {
     throw new StrataError('SEGMENT_INVALID', 'the segment definition is invalid', [
-      { message: `expected a segment definition: a mapping with key, name, objective, rationale and match, got ${show(raw)}` },
+      { message: `expected a segment definition: a mapping with key, name, objective, rationale, owner and match, got ${show(raw)}` },
     ]);
   }
-  const checker = new ConditionChecker(plan, { ...(context.lifecycle ? { lifecycle: context.lifecycle } : {}), ...(context.models ? { models: context.models } : {}) });
+  const checker = new ConditionChecker(plan, {
+    ...(context.lifecycle ? { lifecycle: context.lifecycle } : {}),
+    ...(context.models ? { models: context.models } : {}),
+    ...(context.consentDefaults ? { consentDefaults: context.consentDefaults } : {}),
+  });
   const root = Object.hasOwn(raw, 'match') ? checker.check(raw.match, 'match') : undefined;
-  const errors = dedupe([...schemaErrors(ENVELOPE_SCHEMA, raw, ''), ...checker.errors]);
+  const errors = dedupe([...envelopeErrors(raw, context), ...targetingPlanErrors(raw, plan), ...checker.errors]);
 
   const key = typeof raw.key === 'string' && raw.key !== '' ? raw.key : undefined;
   if (errors.length > 0) {
@@ -80,6 +95,13 @@ export function checkSegment(input: unknown, plan: TrackingPlan, context: Segmen
   return { definition, root };
 }
 
+/** The envelope's errors; a stored version without an owner (it predates the requirement) is not one. */
+function envelopeErrors(raw: Record<string, unknown>, context: SegmentContext): ErrorDetail[] {
+  const errors = schemaErrors(ENVELOPE_SCHEMA, raw, '');
+  if (context.storedDefinition !== true || Object.hasOwn(raw, 'owner')) return errors;
+  return errors.filter((e) => e.path !== 'owner');
+}
+
 /**
  * A bare condition document (no envelope) checked against the plan, reporting errors
  * under `path`: the lifecycle model's stages are checked with it. `stageCondition` forbids
@@ -89,7 +111,12 @@ export function checkConditionDocument(
   raw: unknown,
   plan: TrackingPlan,
   path: string,
-  options: { readonly lifecycle?: LifecycleModel; readonly stageCondition?: boolean; readonly models?: ReadonlyMap<string, ModelKindName> } = {},
+  options: {
+    readonly lifecycle?: LifecycleModel;
+    readonly stageCondition?: boolean;
+    readonly models?: ReadonlyMap<string, ModelKindName>;
+    readonly consentDefaults?: ConsentDefaults;
+  } = {},
 ): { readonly condition: Condition | undefined; readonly errors: readonly ErrorDetail[] } {
   const checker = new ConditionChecker(plan, options);
   const checked = checker.check(withoutUndefined(raw), path);

@@ -171,6 +171,7 @@ describe('report behaviour on generated data, checked against a direct computati
         name: 'Pro or regular',
         objective: 'engagement',
         rationale: 'behaviour report test',
+        owner: 'growth',
         match: { any: [{ trait: 'plan', eq: 'pro' }, { did: 'login', count: { gte: 4 } }] },
       },
     ]);

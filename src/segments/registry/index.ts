@@ -2,6 +2,7 @@ export {
   SegmentRegistry,
   type SegmentRegistryOptions,
   type AsOfOptions,
+  type AuditOptions,
   type MembersOptions,
   type WriteMembersOptions,
   type DiffOptions,

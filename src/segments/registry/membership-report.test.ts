@@ -180,6 +180,7 @@ describe('report on generated data, checked against independent counts', () => {
         name: 'Pro or repeat buyers',
         objective: 'monetization',
         rationale: 'report test',
+        owner: 'growth',
         match: { any: [{ trait: 'plan', eq: 'pro' }, { did: 'purchase', count: { gte: 2 } }] },
       },
     ]);

@@ -196,6 +196,11 @@ export interface BehaviorReport {
 export interface SegmentReport {
   readonly key: string;
   readonly version: number;
+  /** The reported version's name, objective, rationale and owner (null: stored before owners were required). */
+  readonly name: string;
+  readonly objective: string;
+  readonly rationale: string;
+  readonly owner: string | null;
   readonly snapshot: SnapshotSummary;
   readonly size: number;
   readonly population: number;

@@ -37,6 +37,8 @@ export interface SnapshotRefresh {
   /** By the scheduler's clock. */
   readonly startedMs: number;
   readonly finishedMs: number;
+  /** What `afterRefresh` returned (a fairness audit of the targeting segments); absent without it. */
+  readonly after?: unknown;
 }
 
 export interface SkippedTick {
@@ -66,6 +68,13 @@ export interface SnapshotSchedulerOptions {
   readonly onRefresh?: (refresh: SnapshotRefresh) => void;
   readonly onError?: (error: unknown, tick: { readonly tickMs: number; readonly asOf: string }) => void;
   readonly onSkipped?: (skipped: SkippedTick) => void;
+  /**
+   * Work that belongs to each refresh, run after its snapshots are stored and before it is
+   * reported (`segment compute --every D --audit-fairness`: the fairness audit of the
+   * targeting segments as of the tick). Part of the refresh: runs never overlap, and a
+   * failure here is the refresh's failure (its snapshots stay stored).
+   */
+  readonly afterRefresh?: (refresh: { readonly tickMs: number; readonly asOf: string; readonly results: readonly ComputeResult[] }) => Promise<unknown>;
 }
 
 export interface SnapshotScheduler {
@@ -115,13 +124,15 @@ export function createSnapshotScheduler(options: SnapshotSchedulerOptions): Snap
     const asOf = formatInstant(tickMs);
     const startedMs = now();
     let results: ComputeResult[];
+    let after: unknown;
     try {
       results = await options.registry.compute(options.keys, { asOfMs: tickMs });
+      if (options.afterRefresh) after = await options.afterRefresh({ tickMs, asOf, results });
     } catch (error) {
       options.onError?.(error, { tickMs, asOf });
       return { status: 'failed', tickMs, asOf, error };
     }
-    const done: SnapshotRefresh = { tickMs, asOf, results, startedMs, finishedMs: now() };
+    const done: SnapshotRefresh = { tickMs, asOf, results, startedMs, finishedMs: now(), ...(options.afterRefresh ? { after } : {}) };
     options.onRefresh?.(done);
     return { status: 'refreshed', refresh: done };
   };

@@ -21,7 +21,7 @@ const FEB15 = Date.UTC(2024, 1, 15);
 const MAR20 = Date.UTC(2024, 2, 20);
 
 function segment(key: string, match: unknown, extra: Partial<SegmentDefinition> = {}): SegmentDefinition {
-  return { key, name: `Segment ${key}`, objective: 'other', rationale: `test segment ${key}`, match, ...extra };
+  return { key, name: `Segment ${key}`, objective: 'other', rationale: `test segment ${key}`, owner: 'growth', match, ...extra };
 }
 
 const pro = segment('pro', { trait: 'plan', eq: 'pro' });

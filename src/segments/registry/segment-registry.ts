@@ -27,9 +27,12 @@ import {
   definitionHash,
   validateSegment,
   type ModelKindName,
+  type ConsentDefaults,
   type SegmentContext,
   type SegmentDefinition,
 } from '../language/index.js';
+import { appendAudit, LIBRARY_ACTOR } from '../../governance/audit-log.js';
+import { jsonDiff } from '../../governance/diff.js';
 import { scoreRunsFor, withModelCatalogue } from './score-runs.js';
 import { segmentNotFound } from './close-keys.js';
 import { writeMemberIds } from './member-export.js';
@@ -74,6 +77,13 @@ export interface SegmentRegistryOptions {
   readonly now?: () => number;
   /** The workspace lifecycle model that `{lifecycle: STAGE}` refers to (Config.lifecycle); the default model when absent. */
   readonly lifecycle?: LifecycleModel;
+  /** Consent without a `$consent` record, per purpose (Config.privacy.consentDefaults): what `{consent: P}` and targeting segments read; built-in defaults when absent. */
+  readonly consentDefaults?: ConsentDefaults;
+}
+
+/** Who is making a change, for the audit log (default `library`; the CLI passes `--actor`). */
+export interface AuditOptions {
+  readonly actor?: string;
 }
 
 export interface AsOfOptions {
@@ -162,6 +172,7 @@ const NO_ROWS = 'SELECT 1 AS none WHERE 1 = 0';
 export class SegmentRegistry {
   private readonly now: () => number;
   private readonly lifecycle: LifecycleModel | undefined;
+  private readonly consentDefaults: ConsentDefaults | undefined;
   /** The model catalogue as last read from the store (segmentContext()). */
   private models: ReadonlyMap<string, ModelKindName> | undefined;
   private planApplied = false;
@@ -173,6 +184,7 @@ export class SegmentRegistry {
   ) {
     this.now = options.now ?? Date.now;
     this.lifecycle = options.lifecycle;
+    this.consentDefaults = options.consentDefaults;
   }
 
   /**
@@ -181,7 +193,11 @@ export class SegmentRegistry {
    * compute or currentSegments call). Use segmentContext() to read the catalogue now.
    */
   get context(): SegmentContext {
-    return { ...(this.lifecycle ? { lifecycle: this.lifecycle } : {}), ...(this.models ? { models: this.models } : {}) };
+    return {
+      ...(this.lifecycle ? { lifecycle: this.lifecycle } : {}),
+      ...(this.models ? { models: this.models } : {}),
+      ...(this.consentDefaults ? { consentDefaults: this.consentDefaults } : {}),
+    };
   }
 
   /** The context with the store's model catalogue read now (`{score: MODEL}` and `{cluster: MODEL}` are checked against it). */
@@ -199,7 +215,7 @@ export class SegmentRegistry {
    * canonical definition changed. References must resolve among the stored segments and
    * the new ones, without cycles. All or nothing.
    */
-  async add(definitions: readonly SegmentDefinition[]): Promise<AddResult[]> {
+  async add(definitions: readonly SegmentDefinition[], options: AuditOptions = {}): Promise<AddResult[]> {
     const context = await this.segmentContext();
     const validated = definitions.map((def) => validateSegment(def, this.plan, context));
     const seen = new Map<string, number>();
@@ -219,7 +235,7 @@ export class SegmentRegistry {
       const incoming = new Map(validated.map((def) => [def.key, def]));
       const resolve = this.resolver(stored, incoming, context);
       // Building the IR inlines references: unknown keys and cycles through a new definition fail here.
-      for (const def of validated) buildSegmentIR(def, this.plan, resolve, context);
+      for (const def of validated) buildSegmentIR(def, this.plan, resolve, storedContext(context));
 
       const createdAt = this.d.timestampLiteral(this.now());
       const results: AddResult[] = [];
@@ -231,9 +247,17 @@ export class SegmentRegistry {
           continue;
         }
         const version = current ? current.version + 1 : 1;
+        const canonical = canonicalDefinitionJson(def);
         await this.store.execute(
-          `INSERT INTO ${TABLES.segmentVersions} (key, version, definition, definition_hash, created_at) VALUES (${this.d.stringLiteral(def.key)}, ${version}, ${this.d.stringLiteral(canonicalDefinitionJson(def))}, ${this.d.stringLiteral(hash)}, ${createdAt})`,
+          `INSERT INTO ${TABLES.segmentVersions} (key, version, definition, definition_hash, created_at) VALUES (${this.d.stringLiteral(def.key)}, ${version}, ${this.d.stringLiteral(canonical)}, ${this.d.stringLiteral(hash)}, ${createdAt})`,
         );
+        // In the same transaction as the version: a change is stored with its audit record or not at all.
+        await appendAudit(this.store, {
+          actor: options.actor ?? LIBRARY_ACTOR,
+          action: 'segment.add',
+          target: def.key,
+          detail: { version, previousVersion: current?.version ?? null, diff: jsonDiff(current ? JSON.parse(current.definitionJson) : undefined, JSON.parse(canonical)) },
+        });
         results.push({ key: def.key, version, status: current ? 'updated' : 'created' });
       }
       return results;
@@ -295,7 +319,7 @@ export class SegmentRegistry {
     await this.ensurePlanColumns();
     const context = await this.segmentContext();
     const resolve = this.storedResolver(all, context);
-    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve, context));
+    const irs: SegmentIR[] = targets.map((key) => buildSegmentIR(resolve(key)!, this.plan, resolve, storedContext(context)));
     // Each model's scoring run as of asOf, resolved once: every shard's query names the same run.
     const scoreRuns = await scoreRunsFor(this.store, irs, asOfMs);
     const compile = (dialect: SqlDialect) => compileSegmentBatch(irs, { dialect, asOfMs, scoreRuns });
@@ -485,9 +509,14 @@ WHERE CASE ${pick} END`;
       ...eventFeatures(eventRows, recentDays, size, population),
     ];
     const behavior = behaviorReport(await this.store.queryByUser((d) => behaviorSql(d, snapshot.snapshotId, activity)), activity);
+    const def = await this.definitionAt(key, snapshot.version);
     return {
       key,
       version: snapshot.version,
+      name: def.name,
+      objective: def.objective,
+      rationale: def.rationale,
+      owner: def.owner ?? null,
       snapshot,
       size,
       population,
@@ -607,7 +636,7 @@ GROUP BY a_id, b_id`;
     const targets = keys === undefined ? [...all.keys()] : unique(keys);
     const context = await this.segmentContext();
     const resolve = this.storedResolver(all, context);
-    return targets.map((key) => ({ key, version: all.get(key)!.version, ir: buildSegmentIR(resolve(key)!, this.plan, resolve, context) }));
+    return targets.map((key) => ({ key, version: all.get(key)!.version, ir: buildSegmentIR(resolve(key)!, this.plan, resolve, storedContext(context)) }));
   }
 
   // --- internals ---------------------------------------------------------------------
@@ -662,6 +691,13 @@ FROM ${TABLES.snapshots} WHERE ${where} ORDER BY computed_at DESC, snapshot_id D
       size: toNumber(r.size),
       population: toNullableNumber(r.population),
     }));
+  }
+
+  /** A stored version's definition as written (not re-validated: it is only read). */
+  private async definitionAt(key: string, version: number): Promise<SegmentDefinition> {
+    const rows = await this.store.query(`SELECT definition FROM ${TABLES.segmentVersions} WHERE key = ${this.d.stringLiteral(key)} AND version = ${version}`);
+    if (!rows[0]) throw new StrataError('INTERNAL', `segment "${key}" has no stored version ${version}`);
+    return JSON.parse(String(rows[0].definition)) as SegmentDefinition;
   }
 
   /** The current version of every segment, by key in byte order. */
@@ -751,7 +787,7 @@ ORDER BY key`,
       if (!v) return undefined;
       let def: SegmentDefinition;
       try {
-        def = validateSegment(JSON.parse(v.definitionJson), this.plan, context);
+        def = validateSegment(JSON.parse(v.definitionJson), this.plan, storedContext(context));
       } catch (e) {
         if (!isStrataError(e)) throw e;
         throw new StrataError(
@@ -775,6 +811,14 @@ ORDER BY key`,
     const fromStore = this.storedResolver(stored, context);
     return (key) => incoming.get(key) ?? fromStore(key);
   }
+}
+
+/**
+ * The context for definitions read back from the store (and for lowering, which re-checks
+ * them): a version stored before owners were required (issue 7) loads without one.
+ */
+function storedContext(context: SegmentContext): SegmentContext {
+  return { ...context, storedDefinition: true };
 }
 
 function unique(keys: readonly string[]): string[] {
