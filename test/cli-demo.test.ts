@@ -7,7 +7,7 @@
  * and to the commands the "Explore it" hints name, run on the demo workspace.
  */
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FunnelResult } from '../src/analysis/funnel/index.js';
@@ -18,6 +18,7 @@ import type { RfmResult } from '../src/analysis/rfm/index.js';
 import type { UserProfile } from '../src/analysis/user/index.js';
 import { loadConfig, openStore } from '../src/config/index.js';
 import type { DemoResult } from '../src/demo/index.js';
+import type { FairnessAuditResult } from '../src/governance/fairness/index.js';
 import { DEMO_ANALYSIS_SETTINGS, DEMO_END_MS, demoSegmentFiles } from '../src/demo/index.js';
 import { MS } from '../src/time/time.js';
 import { PassThrough } from 'node:stream';
@@ -36,6 +37,7 @@ function fingerprint(r: DemoResult) {
     pairs: r.overlap.pairs.map((p) => [p.a, p.b, p.intersection]),
     analyses: rounded(r.analyses),
     models: rounded(r.models),
+    fairness: rounded({ segments: r.fairness.segments, subjects: r.fairness.audit.subjects.map((s) => ({ ...s, auditId: null })) }),
     exampleUser: r.exampleUser,
   };
 }
@@ -80,12 +82,40 @@ describe('strata demo', () => {
 
       // The workspace is usable with the ordinary commands afterwards.
       const ws = path.join(root, 'a');
-      // The example segments and, after the models, the segments that read their scores.
-      expect((await readdir(path.join(ws, 'segments'))).length).toBe(files.length + a.models.segments.length);
+      // The example segments, the segments that read the models' scores, and the targeting segments.
+      expect((await readdir(path.join(ws, 'segments'))).length).toBe(files.length + a.models.segments.length + a.fairness.segments.length);
       const list = await cliJson<{ key: string; lastSnapshot: { size: number } | null }[]>(ws, 'segment', 'list');
-      expect(Object.fromEntries(list.map((l) => [l.key, l.lastSnapshot?.size]))).toEqual(Object.fromEntries([...a.segments, ...a.models.segments].map((s) => [s.key, s.size])));
+      expect(Object.fromEntries(list.map((l) => [l.key, l.lastSnapshot?.size]))).toEqual(
+        Object.fromEntries([...a.segments, ...a.models.segments, ...a.fairness.segments].map((s) => [s.key, s.size])),
+      );
+
+      // Consent: the $consent records were ingested with the rest, and a targeting segment holds
+      // only users whose latest record (read independently by the demo) grants its purpose.
+      expect(a.generated.eventCounts.$consent).toBeGreaterThan(1500);
+      expect(a.fairness.segments.map((s) => [s.key, s.purpose])).toEqual([
+        ['ai-assist-promo', 'marketing'],
+        ['whats-new-tour', 'personalization'],
+      ]);
+      for (const s of a.fairness.segments) {
+        expect(s.size, s.key).toBeGreaterThan(0);
+        expect(s.consented, s.key).toBe(s.size);
+      }
+      expect(a.fairness.consentFiltered).toBe(true);
+      // The fairness audit over the targeting segments flags the campaign keyed on AI-assist use
+      // (the generator makes younger users use it more): its lowest-band rate is under 4/5 of the highest's.
+      const audit = a.fairness.audit;
+      expect(audit.subjects.map((s) => s.key)).toEqual(['ai-assist-promo', 'whats-new-tour']);
+      expect(audit.flagged).toContain('segment:ai-assist-promo');
+      const age = audit.subjects[0]!.attributes.find((x) => x.attribute === 'age_band')!;
+      expect(age.flagged).toBe(true);
+      expect(age.ratio!.value).toBeLessThan(0.5);
+      expect(age.highest).toBe('18-24');
+      // The same audit from the command, on the stored snapshots.
+      const again = await cliJson<typeof audit>(ws, 'audit', 'fairness', '--targeting', '--as-of', '2025-06-02', '--no-store');
+      expect(again.subjects.map((s) => [s.key, s.flagged, s.attributes[0]!.ratio?.value])).toEqual(audit.subjects.map((s) => [s.key, s.flagged, s.attributes[0]!.ratio?.value]));
     });
-  });
+    // Three demos: well over the default timeout when the machine is busy.
+  }, 300_000);
 
   it('trains, evaluates and scores its models; the score segments are the stored scores filtered by hand; personas and drivers cover their users', async () => {
     await withTempDir('strata-demo-models-', async (root) => {
@@ -127,6 +157,58 @@ describe('strata demo', () => {
         expect(c.with.users + c.without.users).toBe(m.drivers.analysed);
         expect(c.qValue).toBeGreaterThanOrEqual(c.pValue);
       }
+      // A fairness audit of the churn model where its outcomes are known: scored as of 2025-04-20,
+      // labels over the 28 days after (ended by the data's end). Oracle: the labels `model
+      // evaluate --out` writes for that instant and the stored run's scores and percentiles,
+      // grouped by age band here.
+      await cliJson(ws, 'model', 'score', 'churn-risk', '--as-of', '2025-04-20');
+      const csv = path.join(root, 'eval.csv');
+      await cliJson(ws, 'model', 'evaluate', 'churn-risk', '--as-of', '2025-04-20', '--out', csv);
+      const labels = new Map((await readFile(csv, 'utf8')).trim().split('\n').slice(1).map((l) => [l.split(',')[0]!, Number(l.split(',')[1])] as const));
+      const fa = await cliJson<FairnessAuditResult>(ws, 'audit', 'fairness', 'churn-risk', '--top', '10', '--as-of', '2025-04-21', '--no-store');
+      const subject = fa.subjects[0]!;
+      if (subject.kind !== 'model') throw new Error('expected a model');
+      expect(subject.header.outcomes.known).toBe(true);
+      expect(subject.header.outcomes.users).toBe(labels.size);
+      const store2 = await openStore(config);
+      let rows: Record<string, unknown>[] = [];
+      try {
+        rows = await store2.query(
+          `SELECT s.user_id AS u, s.score AS score, s.percentile AS pct, p.t_age_band AS age FROM model_scores s LEFT JOIN profiles p USING (user_id) WHERE s.run_id = ${subject.header.runId}`,
+        );
+      } finally {
+        await store2.close();
+      }
+      const hand = new Map<string, { n: number; sel: number; pos: number; tp: number; labelled: number; o: number; e: number }>();
+      for (const row of rows) {
+        const g = row.age === null ? '(missing)' : String(row.age);
+        const h = hand.get(g) ?? { n: 0, sel: 0, pos: 0, tp: 0, labelled: 0, o: 0, e: 0 };
+        const selected = Number(row.pct) > 90;
+        const y = labels.get(String(row.u));
+        h.n++;
+        if (selected) h.sel++;
+        if (y !== undefined) {
+          h.labelled++;
+          h.o += y;
+          h.e += Number(row.score);
+          if (y === 1) {
+            h.pos++;
+            if (selected) h.tp++;
+          }
+        }
+        hand.set(g, h);
+      }
+      const fattr = subject.attributes[0]!;
+      expect(fattr.groups.map((g) => [g.group, g.population, g.selected])).toEqual(fattr.groups.map((g) => [g.group, hand.get(g.group)!.n, hand.get(g.group)!.sel]));
+      expect(fattr.groups.length).toBe(hand.size);
+      for (const g of fattr.equalOpportunity!.groups) expect([g.group, g.population, g.selected]).toEqual([g.group, hand.get(g.group)!.pos, hand.get(g.group)!.tp]);
+      for (const c of fattr.calibration!) {
+        const h = hand.get(c.group)!;
+        expect([c.overall.users, c.overall.positives]).toEqual([h.labelled, h.o]);
+        expect(c.overall.meanPredicted).toBeCloseTo(h.e / h.labelled, 12);
+        expect(c.deciles.reduce((sum, d) => sum + d.users, 0)).toBe(h.labelled);
+      }
+
       // The commands the hints name work on the demo workspace.
       const list = await cliJson<{ key: string; kind: string }[]>(ws, 'model', 'list');
       expect(list.map((l) => [l.key, l.kind])).toEqual([
@@ -135,7 +217,7 @@ describe('strata demo', () => {
         ['upgrade-propensity', 'propensity'],
       ]);
     });
-  });
+  }, 300_000);
 
   it('runs lifecycle, funnel, retention, RFM and key moments, consistent with the store and with the commands', async () => {
     await withTempDir('strata-demo-', async (root) => {
@@ -239,6 +321,10 @@ describe('strata demo', () => {
       expect(first.stdout).toMatch(/^ {2}npx strata funnel signed_up onboarding_started profile_completed first_project_created core_task_completed --span 7d /m);
       expect(first.stdout).toMatch(/^ {2}npx strata user u\d{6} --as-of 2025-06-02$/m);
       expect(first.stdout).toContain('  npx strata segment lint --as-of 2025-06-02');
+      expect(first.stdout).toContain('Fairness audit of the targeting segments as of 2025-06-02T00:00:00.000Z');
+      expect(first.stdout).toMatch(/^ {2}ai-assist-promo: FLAGGED$/m);
+      expect(first.stdout).toMatch(/^ {4}age_band: disparate impact \d\.\d\d \[[^\]]+\] \([^)]+ vs [^)]+\) FLAGGED/m);
+      expect(first.stdout).toContain('  npx strata audit fairness --targeting --as-of 2025-06-02');
 
       const again = await cli(root, 'demo', '--users', '300', '--dir', 'd');
       expect(again.code).toBe(0);

@@ -34,7 +34,7 @@ describe('the library entry', () => {
         await strata.ingestProfileRecords(store, [{ user_id: 'c', traits: { tier: 'gold' } }], config.plan);
 
         const raw = strata.parseSegmentText(
-          'key: regulars\nname: Regulars\nobjective: engagement\nrationale: Logged in on three days this week.\nmatch: { activeDays: { gte: 3 }, on: login, within: 7d }\n',
+          'key: regulars\nname: Regulars\nobjective: engagement\nrationale: Logged in on three days this week.\nowner: growth\nmatch: { activeDays: { gte: 3 }, on: login, within: 7d }\n',
           'regulars.yaml',
         );
         const def = strata.validateSegment(raw, config.plan);

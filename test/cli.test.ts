@@ -39,6 +39,7 @@ const POWER = `key: power
 name: Frequent task completers
 objective: engagement
 rationale: Completed at least two tasks in the last 30 days.
+owner: growth
 match:
   did: task_completed
   count: { gte: 2 }
@@ -49,7 +50,7 @@ const GERMANS = `{
   "key": "germans",
   "name": "Users in Germany",
   "objective": "other",
-  "rationale": "Descriptive: country trait.",
+  "rationale": "Descriptive: country trait.", "owner": "growth",
   "match": { "trait": "country", "eq": "DE" }
 }
 `;
@@ -58,6 +59,7 @@ const PAYING_POWER = `key: paying-power
 name: Power users who paid
 objective: monetization
 rationale: Built on another segment.
+owner: growth
 match:
   all:
     - segment: power

@@ -53,10 +53,10 @@ const PLAN_YAML = `plan:
 `;
 
 const DEFS: Record<string, string> = {
-  'power.yaml': 'key: power\nname: Power\nobjective: engagement\nrationale: Two tasks in 30 days.\nmatch:\n  did: task_completed\n  count: { gte: 2 }\n  within: 30d\n',
-  'germans.yaml': 'key: germans\nname: Germans\nobjective: other\nrationale: Country trait.\nmatch:\n  trait: country\n  eq: DE\n',
+  'power.yaml': 'key: power\nname: Power\nobjective: engagement\nrationale: Two tasks in 30 days.\nowner: growth\nmatch:\n  did: task_completed\n  count: { gte: 2 }\n  within: 30d\n',
+  'germans.yaml': 'key: germans\nname: Germans\nobjective: other\nrationale: Country trait.\nowner: growth\nmatch:\n  trait: country\n  eq: DE\n',
   'paying-power.yaml':
-    'key: paying-power\nname: Paying power\nobjective: monetization\nrationale: A reference and an aggregate.\nmatch:\n  all:\n    - segment: power\n    - aggregate: sum\n      of: amount\n      on: purchase\n      gte: 10\n',
+    'key: paying-power\nname: Paying power\nobjective: monetization\nrationale: A reference and an aggregate.\nowner: growth\nmatch:\n  all:\n    - segment: power\n    - aggregate: sum\n      of: amount\n      on: purchase\n      gte: 10\n',
 };
 
 let root = '';

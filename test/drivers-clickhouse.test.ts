@@ -35,7 +35,7 @@ beforeAll(async () => {
   stores = await openEngineStores(layouts);
   await loadIntoEach(stores, PLAN, seedDataset({ events: EVENTS }));
   registries = await registriesOn(stores, PLAN, {}, [
-    { key: 'builders', name: 'Created a project', objective: 'other', rationale: 'a restriction for drivers', match: { did: 'project_created' } },
+    { key: 'builders', name: 'Created a project', objective: 'other', rationale: 'a restriction for drivers', owner: 'growth', match: { did: 'project_created' } },
   ]);
 }, 120_000);
 

@@ -265,7 +265,7 @@ describe('strata discover drivers', () => {
   it('restricts to a segment, draws a progress bar on a terminal and none with --json', async () => {
     await writeFile(
       path.join(root, 'helpers.yaml'),
-      'key: helpers\nname: Read help\nobjective: other\nrationale: a restriction for drivers\nmatch: { did: help_viewed }\n',
+      'key: helpers\nname: Read help\nobjective: other\nrationale: a restriction for drivers\nowner: growth\nmatch: { did: help_viewed }\n',
     );
     await cliJson(ws, 'segment', 'add', '../helpers.yaml');
     const all = await cliJson<DriversResult & { segment: string | null }>(ws, 'discover', 'drivers', '--outcome', 'upgrade', '--as-of', AS_OF, '--min-users', '20');

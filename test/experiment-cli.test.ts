@@ -32,6 +32,7 @@ const STALLED = `key: stalled-onboarding
 name: Stalled in onboarding
 objective: activation
 rationale: Signed up, never completed the core task.
+owner: growth
 match:
   all:
     - did: signed_up

@@ -36,7 +36,7 @@ const plan = parsePlan({
   traits: { plan: 'string' },
 });
 
-const STALLED = { key: 'stalled', name: 'Stalled', objective: 'activation', rationale: 'Signed up, no core task', match: { all: [{ did: 'signed_up' }, { not: { did: 'core_task_completed' } }] } } as const;
+const STALLED = { key: 'stalled', name: 'Stalled', objective: 'activation', rationale: 'Signed up, no core task', owner: 'growth', match: { all: [{ did: 'signed_up' }, { not: { did: 'core_task_completed' } }] } } as const;
 
 /** s1 signed up and stalled; a1 signed up and completed a task (not stalled). */
 const DATA = {

@@ -46,6 +46,7 @@ const PROS = `key: pros
 name: Pro plan
 objective: monetization
 rationale: Paying users.
+owner: growth
 match: { trait: plan, eq: pro }
 `;
 

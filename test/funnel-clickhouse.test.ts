@@ -65,7 +65,7 @@ describe.skipIf(!clickhouseAvailable())('funnels on ClickHouse (one node and a t
     const data = demoDataset(150);
     stores = await openEngineStores(layouts);
     await loadIntoEach(stores, plan, data);
-    registries = await registriesOn(stores, plan, {}, [{ key: 'pros', name: 'Paying', objective: 'monetization', rationale: 'funnel test', match: { trait: 'plan', in: ['pro', 'team'] } }]);
+    registries = await registriesOn(stores, plan, {}, [{ key: 'pros', name: 'Paying', objective: 'monetization', rationale: 'funnel test', owner: 'growth', match: { trait: 'plan', in: ['pro', 'team'] } }]);
   }, 120_000);
 
   afterAll(async () => {

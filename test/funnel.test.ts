@@ -156,7 +156,7 @@ function tableOf(result: FunnelResult, group: string | null = null): ReferenceSt
 }
 
 function segmentDefinition(key: string, match: unknown) {
-  return { key, name: key, objective: 'conversion' as const, rationale: 'funnel test', match };
+  return { key, name: key, objective: 'conversion' as const, rationale: 'funnel test', owner: 'growth', match };
 }
 
 /** The segment condition for "reached at least k" of a sequential funnel case. */

@@ -136,7 +136,7 @@ describe('strata lifecycle', () => {
 
   it('flow with --segment counts the members as of --from', async () => {
     await mkdir(path.join(root, 'defs'), { recursive: true });
-    await writeFile(path.join(root, 'defs', 'free.yaml'), 'key: free\nname: Free\nobjective: other\nrationale: test\nmatch: {trait: plan, eq: free}\n');
+    await writeFile(path.join(root, 'defs', 'free.yaml'), 'key: free\nname: Free\nobjective: other\nrationale: test\nowner: growth\nmatch: {trait: plan, eq: free}\n');
     expect((await cli(ws, 'segment', 'add', path.join(root, 'defs', 'free.yaml'))).code).toBe(0);
     const flow = await cliJson<LifecycleFlow>(ws, 'lifecycle', 'flow', '--from', T1, '--to', AS_OF, '--segment', 'free');
     expect(flow.users).toBe(2);
@@ -161,7 +161,7 @@ describe('{lifecycle: STAGE} segments through the CLI and the stream', () => {
     await mkdir(defs, { recursive: true });
     for (const stage of ['at_risk', 'dormant', 'advocate']) {
       const key = `lc-${stage.replace('_', '-')}`;
-      await writeFile(path.join(defs, `${key}.yaml`), `key: ${key}\nname: ${stage}\nobjective: retention\nrationale: A lifecycle stage.\nmatch: {lifecycle: ${stage}}\n`);
+      await writeFile(path.join(defs, `${key}.yaml`), `key: ${key}\nname: ${stage}\nobjective: retention\nrationale: A lifecycle stage.\nowner: growth\nmatch: {lifecycle: ${stage}}\n`);
     }
     expect((await cli(ws, 'segment', 'add', defs)).code).toBe(0);
     const members = async (key: string, asOf: string) => (await cliJson<{ members: string[] }>(ws, 'segment', 'members', key, '--as-of', asOf)).members.sort();
@@ -190,7 +190,7 @@ describe('{lifecycle: STAGE} segments through the CLI and the stream', () => {
 
   it('a stage unknown to the model is rejected at add, with the file and path', async () => {
     const bad = path.join(root, 'bad.yaml');
-    await writeFile(bad, 'key: bad\nname: Bad\nobjective: retention\nrationale: test\nmatch: {lifecycle: power}\n');
+    await writeFile(bad, 'key: bad\nname: Bad\nobjective: retention\nrationale: test\nowner: growth\nmatch: {lifecycle: power}\n');
     const run = await cli(ws, 'segment', 'add', bad);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('match.lifecycle: unknown lifecycle stage "power"; the model\'s stages are dormant, resurrected, at_risk, advocate, engaged, activated, new, unactivated');

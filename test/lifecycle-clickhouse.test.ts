@@ -25,7 +25,7 @@ import { classifyUsers, countStages, demoFilesAndData, oracleDefaults } from './
 const plan = demoPlan();
 const T2 = DEMO_END_MS;
 const T1 = DEMO_END_MS - 30 * MS.d;
-const SEGMENT = { key: 'pro-or-team', name: 'Paying', objective: 'other', rationale: 'Restriction and breakdown.', match: { trait: 'plan', in: ['pro', 'team'] } } as const;
+const SEGMENT = { key: 'pro-or-team', name: 'Paying', objective: 'other', rationale: 'Restriction and breakdown.', owner: 'growth', match: { trait: 'plan', in: ['pro', 'team'] } } as const;
 const oracle = oracleDefaults('core_task_completed', 'invite_sent');
 
 let layouts: ClickHouseLayouts | undefined;

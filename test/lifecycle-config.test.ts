@@ -38,7 +38,7 @@ function parsed(section: unknown): LifecycleModel {
   return model;
 }
 
-const envelope = { key: 'k', name: 'K', objective: 'retention', rationale: 'test' } as const;
+const envelope = { key: 'k', name: 'K', objective: 'retention', rationale: 'test', owner: 'growth' } as const;
 
 function caught(fn: () => unknown): StrataError {
   try {

@@ -42,7 +42,7 @@ let settings: LifecycleSettings;
 let registry: SegmentRegistry;
 const oracle = oracleDefaults('core_task_completed', 'invite_sent');
 
-const FREE = { key: 'free-plan', name: 'Free plan', objective: 'other', rationale: 'Breakdown and restriction by a segment.', match: { trait: 'plan', eq: 'free' } } as const;
+const FREE = { key: 'free-plan', name: 'Free plan', objective: 'other', rationale: 'Breakdown and restriction by a segment.', owner: 'growth', match: { trait: 'plan', eq: 'free' } } as const;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'strata-lifecycle-report-'));
@@ -167,7 +167,7 @@ describe('lifecycle flow on DuckDB', () => {
 
 describe('{lifecycle: STAGE} segments', () => {
   it('on DuckDB have the members the in-memory evaluator gives, and the report counts', async () => {
-    const defs = ORDER.map((stage) => ({ key: `stage-${stage.replace('_', '-')}`, name: stage, objective: 'other', rationale: 'Lifecycle stage as a segment.', match: { lifecycle: stage } }) as const);
+    const defs = ORDER.map((stage) => ({ key: `stage-${stage.replace('_', '-')}`, name: stage, objective: 'other', rationale: 'Lifecycle stage as a segment.', owner: 'growth', match: { lifecycle: stage } }) as const);
     await registry.add(defs);
     await registry.compute(
       defs.map((d) => d.key),

@@ -70,7 +70,7 @@ beforeAll(async () => {
   await writeFile(path.join(root, 'models', 'churn.yaml'), CHURN_YAML);
   await writeFile(path.join(root, 'models', 'upgrade.yaml'), UPGRADE_YAML);
   await writeFile(path.join(root, 'models', 'churn-paying.yaml'), CHURN_YAML.replace('key: churn-risk', 'key: churn-paying').replace('kind: churn', 'kind: churn\npopulation: paying'));
-  await writeFile(path.join(root, 'segments', 'paying.yaml'), 'key: paying\nname: Paying\nobjective: monetization\nrationale: Paid plans.\nmatch:\n  trait: plan\n  in: [pro, team]\n');
+  await writeFile(path.join(root, 'segments', 'paying.yaml'), 'key: paying\nname: Paying\nobjective: monetization\nrationale: Paid plans.\nowner: growth\nmatch:\n  trait: plan\n  in: [pro, team]\n');
   layouts = await startLayouts('strata_model_test');
   oracle = await session(await workspace('duckdb', 'duckdb', 'unused'));
 }, 180_000);

@@ -78,7 +78,7 @@ beforeAll(async () => {
   await writeFile(path.join(root, 'files', 'profiles.csv'), profilesCsv(LOG));
   await writeFile(path.join(root, 'models', 'churn.yaml'), CHURN_YAML);
   await writeFile(path.join(root, 'models', 'upgrade.yaml'), UPGRADE_YAML);
-  await writeFile(path.join(root, 'segments', 'paying.yaml'), 'key: paying\nname: Paying\nobjective: monetization\nrationale: Paid plans.\nmatch:\n  trait: plan\n  in: [pro, team]\n');
+  await writeFile(path.join(root, 'segments', 'paying.yaml'), 'key: paying\nname: Paying\nobjective: monetization\nrationale: Paid plans.\nowner: growth\nmatch:\n  trait: plan\n  in: [pro, team]\n');
   ws = await writeWorkspace(path.join(root, 'ws'), 'store:\n  engine: duckdb\n', MODEL_PLAN_YAML);
   await cliJson(ws, 'ingest', 'events', '../files/events.csv');
   await cliJson(ws, 'ingest', 'profiles', '../files/profiles.csv');
@@ -180,7 +180,7 @@ describe('strata model score and explain (DuckDB)', () => {
   });
 
   it('a segment condition on the score reads the run as of its instant', async () => {
-    await writeFile(path.join(ws, 'at-risk.yaml'), 'key: at-risk\nname: At risk\nobjective: retention\nrationale: High churn risk.\nmatch: {score: churn-risk, gte: 0.7}\n');
+    await writeFile(path.join(ws, 'at-risk.yaml'), 'key: at-risk\nname: At risk\nobjective: retention\nrationale: High churn risk.\nowner: growth\nmatch: {score: churn-risk, gte: 0.7}\n');
     await cliJson(ws, 'segment', 'add', 'at-risk.yaml');
     const [computed] = await cliJson<{ size: number }[]>(ws, 'segment', 'compute', 'at-risk', '--as-of', iso(T));
     const run = (await withWorkspace((w) => scoreRunsAsOf(w.store, ['churn-risk'], T))).get('churn-risk')!;

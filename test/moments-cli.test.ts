@@ -64,6 +64,7 @@ const GERMANS = `key: germans
 name: Users in Germany
 objective: other
 rationale: Descriptive.
+owner: growth
 match: {trait: country, eq: DE}
 `;
 

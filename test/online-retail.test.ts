@@ -84,14 +84,14 @@ function readLines(): Line[] {
 }
 
 const SEGMENTS: Record<string, string> = {
-  'uk-customers': 'key: uk-customers\nname: Customers in the United Kingdom\nobjective: other\nrationale: The home market.\nmatch: { trait: Country, eq: United Kingdom }\n',
-  'loyal-buyers': 'key: loyal-buyers\nname: Bought on ten or more days\nobjective: retention\nrationale: Repeat buyers.\nmatch: { activeDays: { gte: 10 }, on: purchase }\n',
-  'lapsed-buyers': 'key: lapsed-buyers\nname: No purchase for three months\nobjective: retention\nrationale: Win-back audience.\nmatch: { lastSeen: { gte: 90d }, on: purchase }\n',
-  'broad-baskets': 'key: broad-baskets\nname: Bought 100 or more different products\nobjective: monetization\nrationale: Wholesale customers.\nmatch: { aggregate: distinct, of: StockCode, on: purchase, gte: 100 }\n',
+  'uk-customers': 'key: uk-customers\nname: Customers in the United Kingdom\nobjective: other\nrationale: The home market.\nowner: growth\nmatch: { trait: Country, eq: United Kingdom }\n',
+  'loyal-buyers': 'key: loyal-buyers\nname: Bought on ten or more days\nobjective: retention\nrationale: Repeat buyers.\nowner: growth\nmatch: { activeDays: { gte: 10 }, on: purchase }\n',
+  'lapsed-buyers': 'key: lapsed-buyers\nname: No purchase for three months\nobjective: retention\nrationale: Win-back audience.\nowner: growth\nmatch: { lastSeen: { gte: 90d }, on: purchase }\n',
+  'broad-baskets': 'key: broad-baskets\nname: Bought 100 or more different products\nobjective: monetization\nrationale: Wholesale customers.\nowner: growth\nmatch: { aggregate: distinct, of: StockCode, on: purchase, gte: 100 }\n',
   returners:
-    'key: returners\nname: Cancelled an order line in the last six months\nobjective: retention\nrationale: Cancellations precede churn.\nmatch:\n  did: purchase\n  where: [{ property: InvoiceNo, startsWith: C }]\n  within: 180d\n',
+    'key: returners\nname: Cancelled an order line in the last six months\nobjective: retention\nrationale: Cancellations precede churn.\nowner: growth\nmatch:\n  did: purchase\n  where: [{ property: InvoiceNo, startsWith: C }]\n  within: 180d\n',
   'uk-valid-buyers':
-    'key: uk-valid-buyers\nname: Bought in the UK with a positive quantity and price\nobjective: other\nrationale: The published 3,920 customers.\nmatch:\n  did: purchase\n  where:\n    - { property: Quantity, gt: 0 }\n    - { property: UnitPrice, gt: 0 }\n    - { property: Country, eq: United Kingdom }\n',
+    'key: uk-valid-buyers\nname: Bought in the UK with a positive quantity and price\nobjective: other\nrationale: The published 3,920 customers.\nowner: growth\nmatch:\n  did: purchase\n  where:\n    - { property: Quantity, gt: 0 }\n    - { property: UnitPrice, gt: 0 }\n    - { property: Country, eq: United Kingdom }\n',
 };
 
 describe.skipIf(!present)('Online Retail through the CLI', () => {

@@ -27,6 +27,7 @@ const BUYERS_YAML = `key: buyers
 name: Buyers
 objective: monetization
 rationale: Users who bought at least once; their personas feed pricing work.
+owner: growth
 match:
   did: purchase
 `;
@@ -73,7 +74,7 @@ describe('strata discover personas (oracle: the planted groups)', () => {
 
   it('is the data of the cluster condition: {cluster: personas, eq: ID} has the users of that persona', async () => {
     const persona = first.personas[1]!;
-    await writeFile(path.join(root, 'persona.yaml'), `key: second-persona\nname: Second persona\nobjective: other\nrationale: The users of one discovered persona.\nmatch: {cluster: personas, eq: ${persona.id}}\n`);
+    await writeFile(path.join(root, 'persona.yaml'), `key: second-persona\nname: Second persona\nobjective: other\nrationale: The users of one discovered persona.\nowner: growth\nmatch: {cluster: personas, eq: ${persona.id}}\n`);
     await cliJson(ws, 'segment', 'add', '../persona.yaml');
     const members = await cliJson<{ members: string[] }>(ws, 'segment', 'members', 'second-persona', '--as-of', AS_OF);
     const clusters = await storedClusters(first.runId!);

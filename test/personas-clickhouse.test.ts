@@ -20,7 +20,7 @@ const DAY = 86_400_000;
 const first = plantedUsers(41, [80, 60, 50, 0], 'a');
 const later = plantedUsers(42, [10, 10, 10, 60], 'b');
 const lapsed = Array.from({ length: 3 }, (_, i) => ({ user: `lapsed-${i}`, event: 'view', at: AS_OF_MS - (100 + i) * DAY, props: { page: 'docs' } }));
-const BUYERS = validateSegment(parseSegmentText('key: buyers\nname: Buyers\nobjective: monetization\nrationale: Bought once.\nmatch: { did: purchase }\n', 'buyers.yaml'), PERSONA_PLAN);
+const BUYERS = validateSegment(parseSegmentText('key: buyers\nname: Buyers\nobjective: monetization\nrationale: Bought once.\nowner: growth\nmatch: { did: purchase }\n', 'buyers.yaml'), PERSONA_PLAN);
 
 let layouts: ClickHouseLayouts | undefined;
 let stores = new Map<Engine, EventStore>();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   await writeFile(path.join(root, 'profiles.jsonl'), [{ user_id: 'a', traits: { plan: 'pro' } }, { user_id: 'b', traits: { plan: 'free' } }].map((p) => JSON.stringify(p)).join('\n'));
   expect((await run('ingest', 'events', path.join(root, 'events.jsonl'))).code).toBe(0);
   expect((await run('ingest', 'profiles', path.join(root, 'profiles.jsonl'))).code).toBe(0);
-  await writeFile(path.join(root, 'doers.yaml'), 'key: doers\nname: Doers\nobjective: engagement\nrationale: Did a task with n 5.\nmatch: { did: task, where: [{ property: n, eq: 5 }] }\n');
+  await writeFile(path.join(root, 'doers.yaml'), 'key: doers\nname: Doers\nobjective: engagement\nrationale: Did a task with n 5.\nowner: growth\nmatch: { did: task, where: [{ property: n, eq: 5 }] }\n');
   expect((await run('segment', 'add', path.join(root, 'doers.yaml'))).code).toBe(0);
 }, 60_000);
 

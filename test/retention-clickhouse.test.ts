@@ -55,7 +55,7 @@ const DEFINITIONS: Record<string, RetentionDefinition> = {
   'weekly, buyers only': { cohort: 'week', segment: 'buyers', return: 'buy', periods: 4 },
 };
 
-const BUYERS = 'key: buyers\nname: Buyers\nobjective: monetization\nrationale: Bought twice.\nmatch: { did: buy, count: { gte: 2 } }\n';
+const BUYERS = 'key: buyers\nname: Buyers\nobjective: monetization\nrationale: Bought twice.\nowner: growth\nmatch: { did: buy, count: { gte: 2 } }\n';
 
 let layouts: ClickHouseLayouts | undefined;
 let stores = new Map<Engine, EventStore>();

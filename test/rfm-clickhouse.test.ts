@@ -16,7 +16,7 @@ import { layoutWorkspace, storeYaml, writeWorkspace } from './support/clickhouse
 import { AS_OF, AS_OF_MS, DAY, PLAN_YAML, RFM_YAML, oracleUsers, purchaseLog, toCsv } from './rfm-fixtures.js';
 
 const ROWS = purchaseLog(7, 160);
-const SHOP = 'key: shop-buyers\nname: Bought in the shop\nobjective: other\nrationale: A restriction for rfm --segment.\nmatch: { did: purchase, where: [{ property: channel, eq: shop }] }\n';
+const SHOP = 'key: shop-buyers\nname: Bought in the shop\nobjective: other\nrationale: A restriction for rfm --segment.\nowner: growth\nmatch: { did: purchase, where: [{ property: channel, eq: shop }] }\n';
 
 let root = '';
 let layouts: ClickHouseLayouts | undefined;

@@ -185,7 +185,7 @@ describe('RFM options on DuckDB', () => {
   it('restricts to the members of a segment as of the same asOf', async () => {
     const space = spaces[0]!;
     await space.registry.add([
-      { key: 'shop', name: 'Shop buyers', objective: 'other', rationale: 'Restriction.', match: { did: 'purchase', where: [{ property: 'channel', eq: 'shop' }] } },
+      { key: 'shop', name: 'Shop buyers', objective: 'other', rationale: 'Restriction.', owner: 'growth', match: { did: 'purchase', where: [{ property: 'channel', eq: 'shop' }] } },
     ]);
     const snapshot = await space.registry.snapshot('shop', { asOfMs: AS_OF_MS });
     const members = new Set<string>();

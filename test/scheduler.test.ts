@@ -30,7 +30,7 @@ const H = MS.h;
 const DAY0 = Date.UTC(2025, 0, 6);
 
 function segment(key: string, match: unknown): SegmentDefinition {
-  return { key, name: key, objective: 'other', rationale: `test segment ${key}`, match };
+  return { key, name: key, objective: 'other', rationale: `test segment ${key}`, owner: 'growth', match };
 }
 
 /** Timers on a clock that moves only when told; a timer fires `lagMs` after its due time (a busy machine). */

@@ -31,7 +31,7 @@ const LATER = '2024-06-25';
 let root: string;
 let ws: string;
 
-const yaml = (key: string, match: string) => `key: ${key}\nname: ${key}\nobjective: retention\nrationale: score conditions test\nmatch: ${match}\n`;
+const yaml = (key: string, match: string) => `key: ${key}\nname: ${key}\nobjective: retention\nrationale: score conditions test\nowner: growth\nmatch: ${match}\n`;
 
 async function members(key: string, asOf: string): Promise<string[]> {
   return (await cliJson<{ members: string[] }>(ws, 'segment', 'members', key, '--as-of', asOf)).members.sort();

@@ -25,7 +25,7 @@ const SCORED = USERS.slice(0, 10);
 const SCORES = [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.7, 0.85, 0.95];
 const AS_OF = Date.UTC(2024, 5, 10);
 const LATER = Date.UTC(2024, 5, 25);
-const envelope = { name: 'n', objective: 'retention' as const, rationale: 'score conditions on ClickHouse' };
+const envelope = { name: 'n', objective: 'retention' as const, rationale: 'score conditions on ClickHouse', owner: 'growth' };
 const DEFINITIONS = [
   { ...envelope, key: 'at-risk', match: { score: 'churn-risk', gte: 0.7 } },
   { ...envelope, key: 'top-decile', match: { score: 'churn-risk', percentile: { gte: 90 } } },

@@ -30,7 +30,7 @@ const models = new Map<string, ModelKindName>([
   ['personas', 'personas'],
 ]);
 const context: SegmentContext = { models };
-const envelope = { key: 'k', name: 'n', objective: 'retention' as const, rationale: 'r' };
+const envelope = { key: 'k', name: 'n', objective: 'retention' as const, rationale: 'r', owner: 'growth' };
 const asOfMs = Date.UTC(2024, 5, 10);
 
 function details(match: unknown, ctx: SegmentContext = context): [string | undefined, string][] {

@@ -91,7 +91,7 @@ describe.skipIf(!clickhouseAvailable()).sequential('backfill, history and user o
       expect(h.summary.meanWeeklyJaccard).not.toBeNull();
       expectSame(await onAll((r) => r.history(key, { fromMs: FROM + 20 * MS.d, toMs: TO - 10 * MS.d })));
     }
-    const v2 = { ...definitions.find((d) => d.key === 'power-users')!, rationale: 'A second version for the history test.' };
+    const v2 = { ...definitions.find((d) => d.key === 'power-users')!, rationale: 'A second version for the history test.', owner: 'growth' };
     expectSame(await onAll((r) => r.add([v2])));
     expectSame(await onAll((r) => r.backfill(['power-users'], { fromMs: TO - 14 * MS.d, toMs: TO, stepMs: 7 * MS.d })));
     const every = expectSame(await onAll((r) => r.history('power-users', { allVersions: true })));

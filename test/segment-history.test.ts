@@ -164,6 +164,7 @@ describe.sequential('segment backfill and history', () => {
         'name: Power users',
         'objective: engagement',
         'rationale: Version 2 for the history test, a looser bar than version 1.',
+        'owner: growth',
         'match:',
         '  activeDays: {gte: 5}',
         '  within: 28d',

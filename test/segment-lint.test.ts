@@ -61,6 +61,7 @@ const def = (key: string, objective: SegmentDefinition['objective'], match: Segm
   name: key,
   objective,
   rationale: 'lint test',
+  owner: 'growth',
   match,
 });
 

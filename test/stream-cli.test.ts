@@ -25,10 +25,10 @@ const PLAN = parsePlan({
 });
 
 const SEGMENTS: Record<string, string> = {
-  'busy.yaml': 'key: busy\nname: Busy\nobjective: engagement\nrationale: Two tasks in a week.\nmatch:\n  did: task\n  count: { gte: 2 }\n  within: 7d\n',
-  'payers.yaml': 'key: payers\nname: Payers\nobjective: monetization\nrationale: Paid 20 or more.\nmatch:\n  aggregate: sum\n  of: amount\n  on: purchase\n  gte: 20\n',
-  'quiet.yaml': 'key: quiet\nname: Quiet\nobjective: retention\nrationale: Seen, but not for 3 days.\nmatch:\n  lastSeen: { gt: 3d }\n',
-  'free.yaml': 'key: free-busy\nname: Free and busy\nobjective: conversion\nrationale: Built on busy.\nmatch:\n  all:\n    - trait: plan\n      eq: free\n    - segment: busy\n',
+  'busy.yaml': 'key: busy\nname: Busy\nobjective: engagement\nrationale: Two tasks in a week.\nowner: growth\nmatch:\n  did: task\n  count: { gte: 2 }\n  within: 7d\n',
+  'payers.yaml': 'key: payers\nname: Payers\nobjective: monetization\nrationale: Paid 20 or more.\nowner: growth\nmatch:\n  aggregate: sum\n  of: amount\n  on: purchase\n  gte: 20\n',
+  'quiet.yaml': 'key: quiet\nname: Quiet\nobjective: retention\nrationale: Seen, but not for 3 days.\nowner: growth\nmatch:\n  lastSeen: { gt: 3d }\n',
+  'free.yaml': 'key: free-busy\nname: Free and busy\nobjective: conversion\nrationale: Built on busy.\nowner: growth\nmatch:\n  all:\n    - trait: plan\n      eq: free\n    - segment: busy\n',
 };
 
 /** Events in time order, except u3's task, which arrives 30 minutes after its view (within the default lateness of 1h). */

@@ -42,7 +42,7 @@ const D = (day: number) => Date.UTC(2024, 4, day);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function segment(key: string, match: unknown): SegmentIR {
-  const def = validateSegment({ key, name: key, objective: 'other', rationale: 'test', match }, PLAN, { models: MODELS });
+  const def = validateSegment({ key, name: key, objective: 'other', rationale: 'test', owner: 'growth', match }, PLAN, { models: MODELS });
   return buildSegmentIR(def, PLAN, () => undefined, { models: MODELS });
 }
 
@@ -319,8 +319,8 @@ describe('strata stream with scores', () => {
     }
     const defs = path.join(root, 'defs');
     await import('node:fs/promises').then((fs) => fs.mkdir(defs));
-    await writeFile(path.join(defs, 'at-risk.yaml'), 'key: at-risk\nname: At risk\nobjective: retention\nrationale: Likely to churn.\nmatch:\n  score: churn-risk\n  gte: 0.7\n');
-    await writeFile(path.join(defs, 'persona-2.yaml'), 'key: persona-2\nname: Persona 2\nobjective: other\nrationale: Persona two.\nmatch:\n  cluster: personas\n  eq: 2\n');
+    await writeFile(path.join(defs, 'at-risk.yaml'), 'key: at-risk\nname: At risk\nobjective: retention\nrationale: Likely to churn.\nowner: growth\nmatch:\n  score: churn-risk\n  gte: 0.7\n');
+    await writeFile(path.join(defs, 'persona-2.yaml'), 'key: persona-2\nname: Persona 2\nobjective: other\nrationale: Persona two.\nowner: growth\nmatch:\n  cluster: personas\n  eq: 2\n');
     let err = '';
     const code = await runCli(['segment', 'add', defs], { stdout: () => undefined, stderr: (t) => void (err += t), cwd: ws, env: {} });
     expect({ code, err }).toEqual({ code: 0, err: '' });

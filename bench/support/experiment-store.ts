@@ -68,6 +68,7 @@ key: ${SEGMENT_KEY}
 name: Teams of 50 or more
 objective: conversion
 rationale: Larger teams may respond differently to the checkout; the benchmark's breakdown.
+owner: bench
 match:
   all:
     - trait: company_size

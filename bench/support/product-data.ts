@@ -19,6 +19,7 @@
 import type { TrackingPlan } from '../../src/schema/tracking-plan.js';
 import { propertyTypes } from '../../src/schema/tracking-plan.js';
 import { EXPERIMENT_PROPERTY, EXPOSURE_EVENT, VARIANT_PROPERTY } from '../../src/experiments/design/exposure.js';
+import { CONSENT_EVENT, GRANTED_PROPERTY, PURPOSE_PROPERTY, SOURCE_PROPERTY } from '../../src/privacy/consent/consent-event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { TABLES, propertyColumn, traitColumn } from '../../src/store/schema.js';
 
@@ -70,10 +71,11 @@ export function checkPlanFits(plan: TrackingPlan): void {
     for (const n of p) if (!generated.includes(n)) problems.push(`${what} "${n}" is in the plan but not generated`);
     for (const n of generated) if (!p.has(n)) problems.push(`${what} "${n}" is generated but not in the plan`);
   };
-  // The product has no experiments: the plan's `$exposure` event and its two properties
-  // are declared for the demo's experiment and simply never occur here.
-  same('event', Object.keys(plan.events).filter((e) => e !== EXPOSURE_EVENT), GENERATED_EVENTS);
-  same('property', [...propertyTypes(plan).keys()].filter((p) => p !== EXPERIMENT_PROPERTY && p !== VARIANT_PROPERTY), GENERATED_PROPERTIES);
+  // The product has no experiments and no consent records: the plan's `$exposure` and
+  // `$consent` events and their properties are declared for the demo and never occur here.
+  const notGenerated = new Set([EXPERIMENT_PROPERTY, VARIANT_PROPERTY, PURPOSE_PROPERTY, GRANTED_PROPERTY, SOURCE_PROPERTY]);
+  same('event', Object.keys(plan.events).filter((e) => e !== EXPOSURE_EVENT && e !== CONSENT_EVENT), GENERATED_EVENTS);
+  same('property', [...propertyTypes(plan).keys()].filter((p) => !notGenerated.has(p)), GENERATED_PROPERTIES);
   same('trait', Object.keys(plan.traits), GENERATED_TRAITS);
   if (problems.length > 0) throw new Error(`bench/support/product-data.ts no longer matches the demo plan:\n  ${problems.join('\n  ')}`);
 }

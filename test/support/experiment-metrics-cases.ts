@@ -132,8 +132,8 @@ export function exactPaths(expected: ExperimentData): (path: string) => boolean 
 }
 
 export const SEGMENTS = [
-  'key: viewers\nname: Viewers\nobjective: other\nrationale: Viewed a page.\nmatch: { did: view }\n',
-  'key: pro\nname: Pro\nobjective: other\nrationale: On the pro plan.\nmatch: { trait: plan, eq: pro }\n',
+  'key: viewers\nname: Viewers\nobjective: other\nrationale: Viewed a page.\nowner: growth\nmatch: { did: view }\n',
+  'key: pro\nname: Pro\nobjective: other\nrationale: On the pro plan.\nowner: growth\nmatch: { trait: plan, eq: pro }\n',
 ].map((text, i) => validateSegment(parseSegmentText(text, `s${i}.yaml`), PLAN));
 
 export function experimentYaml(extra: string, windows: MetricWindows = DEFAULT_WINDOWS): string {
