@@ -71,7 +71,7 @@ export class CommandContext {
    * the whole workspace configuration.
    */
   withRegistry<T>(fn: (registry: SegmentRegistry, config: Config, store: EventStore) => Promise<T>, config?: Config): Promise<T> {
-    return this.withStore((store, cfg) => fn(new SegmentRegistry(store, cfg.plan, { lifecycle: cfg.lifecycle }), cfg, store), config);
+    return this.withStore((store, cfg) => fn(new SegmentRegistry(store, cfg.plan, { lifecycle: cfg.lifecycle, consentDefaults: cfg.privacy.consentDefaults }), cfg, store), config);
   }
 
   progress(): Progress {

@@ -5,6 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import type { DemoConsent } from './demo-consent.js';
 import { simulateUser, type DemoPropertyValue, type DemoTraitValue, type ProductOptions } from './synthetic-product.js';
 
 export interface GeneratedFiles {
@@ -131,6 +132,14 @@ export async function writeDemoFiles(
         `{"event_id":"${userId}-${seq}","user_id":"${userId}","event":"${event}","timestamp":"${isoTime(ts)}"${
           properties ? `,"properties":${jsonObject(properties)}` : ''
         }}\n`,
+      );
+    },
+    consent(userId: string, ts: number, consent: DemoConsent) {
+      eventCounts.$consent = (eventCounts.$consent ?? 0) + 1;
+      total++;
+      seq++;
+      events.push(
+        `{"event_id":"${userId}-${seq}","user_id":"${userId}","event":"$consent","timestamp":"${isoTime(ts)}","properties":{"purpose":"${consent.purpose}","granted":${consent.granted},"source":"${consent.source}"}}\n`,
       );
     },
     profile(userId: string, traits: Readonly<Record<string, DemoTraitValue>>) {

@@ -21,6 +21,7 @@ export const DEMO_PLAN_DOCUMENT = {
     subscription_cancelled: { description: 'Cancelled a paid plan (back to free).', properties: { plan: 'string' } },
     invite_sent: { description: 'Invited a colleague.', properties: { method: 'string' } },
     $exposure: { description: 'Saw a variant of an experiment (the onboarding-checklist experiment).', properties: { experiment: 'string', variant: 'string' } },
+    $consent: { description: 'A consent choice: banner, signup form or settings (src/demo/demo-consent.ts).', properties: { purpose: 'string', granted: 'boolean', source: 'string' } },
   },
   traits: {
     plan: { type: 'string', description: 'free, pro or team, as of the end of the data' },

@@ -17,3 +17,5 @@ export { demoPlan, DEMO_PLAN_DOCUMENT } from './demo-plan.js';
 export { DEMO_ASSIGNMENT, DEMO_EXPERIMENT, EXPOSURE_EVENT, RESCUE_CHANCE, OnboardingExperiment, type Exposure } from './demo-experiment.js';
 export { DEMO_EXPERIMENT_BY, demoExperimentFiles, demoExperimentsDir, runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';
 export { runDemoModels, DEMO_DISCOVERY, type DemoModelsResult, type DemoModelSummary } from './demo-models-run.js';
+export { runDemoFairness, DEMO_ACTOR, type DemoFairnessResult, type DemoTargetingSegment } from './demo-fairness-run.js';
+export { simulateConsent, DEMO_CONSENT_RATES, type ConsentPlan, type DemoConsent } from './demo-consent.js';

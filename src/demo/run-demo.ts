@@ -5,7 +5,8 @@
  * behavioural analyses (lifecycle, funnel, retention, RFM, key moments) on the same data,
  * add and analyse the onboarding-checklist experiment (demo-experiment.ts), and finally
  * train and score the predictive models, compute the segments that read their scores, and
- * discover personas and the drivers of a first purchase (demo-models-run.ts).
+ * discover personas and the drivers of a first purchase (demo-models-run.ts); last, add the
+ * targeting segments and audit them for fairness (demo-fairness-run.ts).
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import { withDemoAnalysis } from './demo-analysis-config.js';
 import { demoPlan } from './demo-plan.js';
 import { runDemoExperiment, type DemoExperimentResult } from './demo-experiment-run.js';
 import { runDemoModels, type DemoModelsResult } from './demo-models-run.js';
+import { runDemoFairness, type DemoFairnessResult } from './demo-fairness-run.js';
 import { writeDemoFiles, type GeneratedFiles } from './demo-files.js';
 import { DEMO_DAYS, DEMO_END_MS, demoUserId } from './synthetic-product.js';
 
@@ -70,6 +72,8 @@ export interface DemoResult {
   readonly experiment: DemoExperimentResult;
   /** Churn and propensity models, the segments reading their scores, personas and drivers (demo-models-run.ts). */
   readonly models: DemoModelsResult;
+  /** The targeting segments (src/demo/targeting-segments), their consent check, and the fairness audit over them (demo-fairness-run.ts). */
+  readonly fairness: DemoFairnessResult;
   /** A real user of the demo for `strata user` (a member of a lifecycle segment when it has one). */
   readonly exampleUser: string;
   readonly timings: {
@@ -80,6 +84,7 @@ export interface DemoResult {
     readonly analysesMs: number;
     readonly experimentMs: number;
     readonly modelsMs: number;
+    readonly fairnessMs: number;
     readonly totalMs: number;
   };
 }
@@ -135,6 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       files: [profilesFile],
       format: 'jsonl',
       plan,
+      privacy: config.privacy,
       rejectsPath: path.join(rejectsDir, 'demo-profiles.jsonl'),
       onProgress: (p) => progress({ phase: `profiles ${p.phase}`, done: p.done, total: p.total }),
     });
@@ -143,6 +149,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       files: [eventsFile],
       format: 'jsonl',
       plan,
+      privacy: config.privacy,
       rejectsPath: path.join(rejectsDir, 'demo-events.jsonl'),
       onProgress: (p) => progress({ phase: `events ${p.phase}`, done: p.done, total: p.total }),
     });
@@ -154,7 +161,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const computeStart = performance.now();
     const files = await demoSegmentFiles();
     const definitions: SegmentDefinition[] = [];
-    const registry = new SegmentRegistry(store, plan, { lifecycle: config.lifecycle });
+    const registry = new SegmentRegistry(store, plan, { lifecycle: config.lifecycle, consentDefaults: config.privacy.consentDefaults });
     const context = await registry.segmentContext();
     for (const file of files) {
       const target = path.join(config.segmentsDir, path.basename(file));
@@ -203,6 +210,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const models = await runDemoModels(store, registry, config, DEMO_END_MS, progress);
     const modelsMs = performance.now() - modelsStart;
 
+    // 8. Targeting segments (consent-filtered) and the fairness audit over them.
+    const fairnessStart = performance.now();
+    progress({ phase: 'fairness audit', done: 0, total: 1 });
+    const fairness = await runDemoFairness(store, registry, config, DEMO_END_MS);
+    progress({ phase: 'fairness audit', done: 1, total: 1 });
+    const fairnessMs = performance.now() - fairnessStart;
+
     const population = computed[0]?.population ?? 0;
     const byKey = new Map(computed.map((c) => [c.key, c]));
     const segments = definitions.map((d) => {
@@ -226,6 +240,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       analyses,
       experiment,
       models,
+      fairness,
       exampleUser,
       timings: {
         generateMs: Math.round(generateMs),
@@ -235,6 +250,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         analysesMs: Math.round(analysesMs),
         experimentMs: Math.round(experimentMs),
         modelsMs: Math.round(modelsMs),
+        fairnessMs: Math.round(fairnessMs),
         totalMs: Math.round(performance.now() - started),
       },
     };

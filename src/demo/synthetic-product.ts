@@ -9,6 +9,7 @@
  * Pure and deterministic: the events of user i depend only on (seed, i, endMs, days).
  */
 import { MS } from '../time/time.js';
+import { simulateConsent, type ConsentRecord, type DemoConsent } from './demo-consent.js';
 import { DEMO_EXPERIMENT, EXPOSURE_EVENT, OnboardingExperiment, type ExtraEvent } from './demo-experiment.js';
 import { Rand } from './random.js';
 
@@ -22,6 +23,8 @@ export type DemoTraitValue = string | number;
 export interface DemoSink {
   event(userId: string, event: string, ts: number, properties: Readonly<Record<string, DemoPropertyValue>> | null): void;
   profile(userId: string, traits: Readonly<Record<string, DemoTraitValue>>): void;
+  /** A `$consent` event (demo-consent.ts); a sink without it gets the same product without the consent records. */
+  consent?(userId: string, ts: number, consent: DemoConsent): void;
 }
 
 export interface ProductOptions {
@@ -84,6 +87,14 @@ const AGE_BANDS = [
   ['45-54', 14],
   ['55+', 7],
 ] as const;
+
+/**
+ * The demo's one behaviour correlated with age (for the fairness audit to find): the newest
+ * feature, `ai_assist`, comes this many places earlier in a user's discovery order the
+ * younger they are, so younger users use it more. Only which feature a use names changes:
+ * the draws, and so every count of uses and of distinct features, are the same.
+ */
+const AI_ASSIST_EARLIER: Record<string, number> = { '18-24': 9, '25-34': 6, '35-44': 3, '45-54': 1, '55+': 0 };
 
 const SIGNUP_METHODS = [
   ['email', 45],
@@ -175,7 +186,9 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
   };
 
   // Feature depth: users adopt features in roughly the discovery order, engaged ones faster.
-  const adoptionOrder = FEATURES.map((f, k) => ({ f, key: k + 2.5 * r.normal() })).sort((a, b) => a.key - b.key).map((x) => x.f);
+  const adoptionOrder = FEATURES.map((f, k) => ({ f, key: k + 2.5 * r.normal() - (f === 'ai_assist' ? AI_ASSIST_EARLIER[ageBand]! : 0) }))
+    .sort((a, b) => a.key - b.key)
+    .map((x) => x.f);
   let adopted = 1 + (r.chance(0.5) ? 1 : 0);
   const featureWeights = (): (readonly [string, number])[] => adoptionOrder.slice(0, adopted).map((f, k) => [f, 1 / (k + 1)] as const);
 
@@ -307,7 +320,14 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
     }
   }
   renewUntil(endMs);
-  for (const e of mergeEvents(own, extra, endMs)) sink.event(userId, e.event, e.ts, e.properties);
+  // Consent (demo-consent.ts): an analytics opt-out stops the tracker, so later events are never sent.
+  const consent = simulateConsent(options.seed, index, own);
+  const until = consent.trackedUntilMs;
+  const sent = (e: ExtraEvent) => until === null || e.ts <= until;
+  for (const e of mergeEvents<ExtraEvent | ConsentRecord>(own.filter(sent), [...extra.filter(sent), ...consent.records], endMs)) {
+    if ('consent' in e) sink.consent?.(userId, e.ts, e.consent);
+    else sink.event(userId, e.event, e.ts, e.properties);
+  }
 
   sink.profile(userId, {
     plan,
@@ -327,10 +347,10 @@ export function simulateUser(index: number, options: ProductOptions, sink: DemoS
  * The product's own events with the experiment's added ones, in time order. An added event
  * never moves an own one: it takes the next free millisecond when its instant is taken.
  */
-function mergeEvents(own: readonly ExtraEvent[], extra: readonly ExtraEvent[], endMs: number): readonly ExtraEvent[] {
+function mergeEvents<E extends { readonly ts: number }>(own: readonly E[], extra: readonly E[], endMs: number): readonly E[] {
   if (extra.length === 0) return own;
   const taken = new Set(own.map((e) => e.ts));
-  const added: ExtraEvent[] = [];
+  const added: E[] = [];
   for (const e of [...extra].sort((a, b) => a.ts - b.ts)) {
     let ts = e.ts;
     while (taken.has(ts)) ts++;

@@ -4,11 +4,12 @@ import { formatIngestSummary } from '../../ingest/index.js';
 import type { LifecycleFlow, LifecycleReport } from '../../analysis/lifecycle/index.js';
 import type { MomentsReport } from '../../analysis/moments/index.js';
 import type { RfmResult } from '../../analysis/rfm/index.js';
-import { DEMO_ANALYSIS_SETTINGS, DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, DEMO_DISCOVERY, runDemo, type DemoModelsResult, type DemoResult } from '../../demo/index.js';
+import { DEMO_ANALYSIS_SETTINGS, DEMO_DEFAULT_SEED, DEMO_DEFAULT_USERS, DEMO_DISCOVERY, runDemo, type DemoFairnessResult, type DemoModelsResult, type DemoResult } from '../../demo/index.js';
 import type { BehaviorMetric, BehaviorReport } from '../../segments/registry/index.js';
 import { StrataError } from '../../errors/errors.js';
 import { CommandContext, type CliIo } from '../context.js';
 import { formatCount, formatPercent, formatRatio, formatSeconds, formatTable } from '../table.js';
+import { attributeSummary } from './audit-fairness.js';
 import { renderExperimentReport } from './experiment-analyze.js';
 import { renderFunnel } from './funnel.js';
 import { renderRetention } from './retention.js';
@@ -132,9 +133,11 @@ export function renderDemo(r: DemoResult, io: CliIo): string {
   out.push('');
   out.push(renderDemoModels(r.models));
   out.push('');
+  out.push(renderDemoFairness(r.fairness));
+  out.push('');
   const t = r.timings;
   out.push(
-    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)}, experiment ${formatSeconds(t.experimentMs)}, models ${formatSeconds(t.modelsMs)})`,
+    `Done in ${formatSeconds(t.totalMs)} (generate ${formatSeconds(t.generateMs)}, ingest ${formatSeconds(t.ingestMs)}, add and compute ${formatSeconds(t.computeMs)}, overlap and reports ${formatSeconds(t.analyseMs)}, analyses ${formatSeconds(t.analysesMs)}, experiment ${formatSeconds(t.experimentMs)}, models ${formatSeconds(t.modelsMs)}, fairness ${formatSeconds(t.fairnessMs)})`,
   );
   out.push('');
   out.push('Explore it:');
@@ -164,6 +167,7 @@ function analysisHints(r: DemoResult, asOfDate: string): string[] {
     ...r.models.models.map((m) => `model show ${m.key}`),
     `model explain ${r.models.models[0]?.key ?? 'churn-risk'} ${r.exampleUser} --as-of ${asOfDate}`,
     `discover personas --show`,
+    `audit fairness --targeting --as-of ${asOfDate}`,
     `discover drivers --outcome ${DEMO_DISCOVERY.drivers.outcome} --first ${DEMO_DISCOVERY.drivers.firstDays}d --within ${DEMO_DISCOVERY.drivers.withinDays}d --as-of ${asOfDate} --revenue`,
   ];
 }
@@ -285,3 +289,22 @@ function renderDemoModels(m: DemoModelsResult): string {
   return out.join('\n');
 }
 
+/** The targeting segments with their consent check, and the fairness audit's verdict per segment and attribute. */
+function renderDemoFairness(f: DemoFairnessResult): string {
+  const out: string[] = [];
+  out.push(`Targeting segments (src/demo/targeting-segments): members need the purpose's consent${f.consentFiltered ? '' : ' (the consent filter is not active: some members have not consented)'}`);
+  out.push(
+    formatTable(
+      [{ header: 'SEGMENT' }, { header: 'PURPOSE' }, { header: 'SIZE', align: 'right' }, { header: 'SHARE', align: 'right' }, { header: 'CONSENTED', align: 'right' }],
+      f.segments.map((s) => [s.key, s.purpose, formatCount(s.size), s.population > 0 ? formatPercent(s.size / s.population) : '-', formatCount(s.consented)]),
+    ),
+  );
+  out.push('');
+  const a = f.audit;
+  out.push(`Fairness audit of the targeting segments as of ${a.asOf} (four-fifths rule; ${a.tests} tests, ${a.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg'}; intervals at ${Math.round((1 - a.alpha) * 100)}%)`);
+  for (const s of a.subjects) {
+    out.push(`  ${s.key}: ${s.flagged ? 'FLAGGED' : 'not flagged'}`);
+    for (const attr of s.attributes) out.push(`    ${attributeSummary(attr, a.correction)}`);
+  }
+  return out.join('\n');
+}

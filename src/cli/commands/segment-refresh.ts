@@ -2,20 +2,25 @@
  * `strata segment compute --every D`: refresh cycles in the foreground, on the library
  * scheduler (segments/registry/scheduler.ts). Each refresh opens the workspace afresh, so
  * ingest and `segment add` can run between refreshes (DuckDB holds a file lock only while
- * it is open) and a segment added meanwhile joins the next refresh.
+ * it is open) and a segment added meanwhile joins the next refresh. With --audit-fairness,
+ * each refresh ends with the fairness audit of every targeting segment as of its tick
+ * (governance/fairness; stored and logged like `strata audit fairness --targeting`).
  */
 import { StrataError } from '../../errors/errors.js';
 import { createSnapshotScheduler, type ComputeResult, type SnapshotRefresh } from '../../segments/registry/index.js';
 import { formatDuration, formatInstant, parseDurationMs } from '../../time/time.js';
 import { describeFailure } from '../exit-codes.js';
 import { jsonReplacer, type CommandContext } from '../context.js';
-import { formatCount, formatPercent, formatSeconds } from '../table.js';
+import { formatCount, formatPercent, formatRatio, formatSeconds } from '../table.js';
+import { runFairnessAudit, type FairnessAuditResult } from '../../governance/fairness/index.js';
 
 export interface ComputeEveryOptions {
   readonly every?: string;
   readonly count?: string;
   readonly catchUp?: boolean;
   readonly asOf?: string;
+  /** After each refresh, the fairness audit of every targeting segment as of the tick (stored). */
+  readonly auditFairness?: boolean;
 }
 
 const SECONDS_RE = /^(\d{1,9})s$/;
@@ -37,7 +42,7 @@ function formatPeriod(ms: number): string {
 /** Run refreshes until `--count` is reached or a signal arrives; the exit status is the last refresh's. */
 export async function computeEvery(ctx: CommandContext, keys: readonly string[], opts: ComputeEveryOptions): Promise<void> {
   if (opts.every === undefined) {
-    const given = opts.count !== undefined ? '--count' : '--catch-up';
+    const given = opts.count !== undefined ? '--count' : opts.catchUp ? '--catch-up' : '--audit-fairness';
     throw new StrataError('INPUT_INVALID', `${given} needs --every: it belongs to refresh cycles (strata segment compute --every 1h ${given}${given === '--count' ? ' N' : ''})`);
   }
   if (opts.asOf !== undefined) {
@@ -65,10 +70,16 @@ export async function computeEvery(ctx: CommandContext, keys: readonly string[],
     ...(targets ? { keys: targets } : {}),
     ...(opts.catchUp ? { catchUp: true } : {}),
     registry: { compute: (k, o) => ctx.withRegistry((registry) => registry.compute(k, o)) },
+    ...(opts.auditFairness ? { afterRefresh: (tick: { tickMs: number }) => auditTargeting(ctx, tick.tickMs) } : {}),
     onRefresh: (r) => {
       lastFailure = null;
       if (json) out({ type: 'refresh', asOf: r.asOf, elapsedMs: r.finishedMs - r.startedMs, results: r.results });
       else ctx.io.stdout(`${refreshLine(r)}\n`);
+      if (r.after !== undefined) {
+        const audit = r.after as FairnessAuditResult;
+        if (json) out({ type: 'fairness', asOf: r.asOf, flagged: audit.flagged, audit });
+        else ctx.io.stdout(`${fairnessLine(audit)}\n`);
+      }
       counted();
     },
     onError: (error, tick) => {
@@ -103,6 +114,21 @@ export async function computeEvery(ctx: CommandContext, keys: readonly string[],
     process.off('SIGTERM', onSignal);
   }
   if (lastFailure !== null) throw lastFailure;
+}
+
+/** The scheduled fairness audit: every targeting segment as of the tick, stored and logged. */
+function auditTargeting(ctx: CommandContext, tickMs: number): Promise<FairnessAuditResult> {
+  return ctx.withRegistry((registry, config, store) =>
+    runFairnessAudit({ store, plan: config.plan, purchase: config.rfm.purchase, segments: registry }, { targeting: true, asOfMs: tickMs, actor: ctx.actor() }),
+  );
+}
+
+/** One line per scheduled audit: what was audited and what is flagged, with the worst ratio. */
+export function fairnessLine(a: FairnessAuditResult): string {
+  const flagged = a.subjects
+    .filter((s) => s.flagged)
+    .map((s) => `${s.key} (${s.attributes.filter((x) => x.flagged).map((x) => `${x.attribute} ${formatRatio(x.ratio?.value ?? null)}`).join(', ')})`);
+  return `as of ${a.asOf}: fairness audit of ${a.subjects.length} targeting segment${a.subjects.length === 1 ? '' : 's'}: ${flagged.length > 0 ? `flagged ${flagged.join(', ')}` : 'nothing flagged'}`;
 }
 
 /** One line per refresh: the instant, the time it took, the population and each segment's size. */
