@@ -751,9 +751,163 @@ export {
   type Interval as DriverInterval,
 } from './models/discover/drivers-index.js';
 
+// Privacy (issue 7; docs/privacy.md): the privacy: section, consent, minimization and
+// pseudonymization at ingest, erasure, export, retention, differentially private releases
+export { parsePrivacySection, DEFAULT_PRIVACY_CONFIG, CONSENT_PURPOSES, type PrivacyConfig, type ConsentPurpose } from './privacy/privacy-config.js';
+export {
+  CONSENT_EVENT,
+  CONSENT_PLAN_FIX,
+  PURPOSE_PROPERTY,
+  GRANTED_PROPERTY,
+  SOURCE_PROPERTY,
+  consentPlanProblems,
+  isConsentPurpose,
+  consentHistory,
+  consentState,
+  setConsent,
+  DEFAULT_CONSENT_SOURCE,
+  type ConsentRecord,
+  type ConsentState,
+  type ConsentStatus,
+  type ConsentSetting,
+  type SetConsentRequest,
+  type SetConsentResult,
+} from './privacy/consent/index.js';
+export { targetingPurpose, withTargetingConsent, type ConsentDefaults } from './segments/language/index.js';
+export type { ConsentNode } from './segments/ir/nodes.js';
+export { suppressionHash } from './privacy/suppression.js';
+export { ingestPrivacy, privacyTotal } from './ingest/index.js';
+export { PSEUDONYM_KEY_MIN_BYTES, pseudonymizeUserId, resolvePseudonymKey, type PseudonymKeyConfig } from './privacy/pseudonymize.js';
+export { IP_FIELD_NAMES, PII_HASH_PREFIX, hashPiiValue, isIpField, truncateIp } from './privacy/minimize.js';
+export { CONSENT_TRAITS } from './store/duckdb/ingest-session.js';
+export { emptyPrivacyCounts, type IngestPrivacy, type IngestPrivacyCounts } from './store/event-store.js';
+export {
+  forgetUsers,
+  exportUser,
+  erasureIds,
+  erasureTables,
+  liveTables,
+  liveUserKeyedTables,
+  scrubRejects,
+  USER_EXPORT_SCHEMA_VERSION,
+  type ErasureId,
+  type ForgetOptions,
+  type ForgetResult,
+  type ForgetStatus,
+  type ForgetUserResult,
+  type ExportOptions,
+  type UserExport,
+  type ExportedEvent,
+} from './privacy/erasure/index.js';
+export { enforceRetention, type EnforceOptions, type EnforceResult, type EventRetention } from './privacy/retention/index.js';
+export { sampleDiscreteLaplace, sampleDiscreteGaussian, rationalOf, cryptoUniform, type Rational, type UniformSource } from './privacy/dp/discrete-noise.js';
+export { releasePrivately, type ReleaseOptions } from './privacy/dp/release.js';
+export type {
+  BudgetState,
+  CountQuery,
+  DpGroupValue,
+  DpMechanismKind,
+  DpQuery,
+  DpSpend,
+  NoisyGroup,
+  NoisyQuery,
+  ReleaseRequest,
+  ReleaseResult,
+  SumQuery,
+} from './privacy/dp/release-types.js';
+export { budgetReport, budgetState, readLedger, type BudgetLine, type BudgetReport, type LedgerDetail, type LedgerEntry, type LedgerQueryDetail } from './privacy/dp/ledger.js';
+export {
+  combinedGuarantee,
+  epsilonOfZcdp,
+  totalSpent,
+  zcdpOfPureDp,
+  zcdpOfPureRelease,
+  type CombinedGuarantee,
+  type SpendRecord,
+  type SpentTotals,
+} from './privacy/dp/accounting.js';
+export { addPrivateOptions, privateSettings, DEFAULT_EPSILON, type PrivateCliOptions, type PrivateSettings } from './privacy/dp/private-options.js';
+export {
+  releaseParts,
+  privacyNote,
+  renderPrivacyNote,
+  type PrivacyNote,
+  type PrivateTarget,
+  type ReleasePart,
+  type SuppressedGroup,
+} from './privacy/dp/private-release.js';
+export {
+  privateSegmentSizes,
+  privateSegmentSizesBy,
+  type PrivateSegmentSizes,
+  type PrivateSegmentSize,
+  type PrivateSizeGroup,
+} from './privacy/dp/private-segment.js';
+export { segmentSizes, type SegmentSizes, type SegmentSize, type SegmentSizeGroup } from './analysis/segment-sizes.js';
+export {
+  privateLifecycleReport,
+  type PrivateLifecycleReport,
+  type PrivateLifecycleGroup,
+  type PrivateStageCount,
+} from './privacy/dp/private-lifecycle.js';
+export { privateExperimentSummary, parseClamps, type PrivateExperimentSummary, type PrivateExperimentOptions } from './privacy/dp/private-experiment.js';
+export type { MetricClamp } from './experiments/metrics/index.js';
+
+// Governance (issue 7; docs/governance.md): the audit log and fairness audits
+export {
+  appendAudit,
+  readAuditLog,
+  verifyAuditLog,
+  assertAuditLogIntact,
+  auditHash,
+  AUDIT_GENESIS_HASH,
+  LIBRARY_ACTOR,
+  type AuditAction,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditFilter,
+  type AuditVerification,
+} from './governance/audit-log.js';
+export { jsonDiff, diffSummary, isEmptyDiff, type JsonDiff } from './governance/diff.js';
+export { auditRecordSummary } from './governance/audit-summary.js';
+export type { ModelVersionAudit } from './models/registry/model-store.js';
+export type { AuditOptions } from './segments/registry/segment-registry.js';
+export {
+  runFairnessAudit,
+  sensitiveTraits,
+  targetingSegments,
+  saveFairnessAudit,
+  listFairnessAudits,
+  compareRates,
+  compareToReference,
+  groupRates,
+  isFlagged,
+  calibrationCell,
+  calibrationInTheLarge,
+  segmentGroupCounts,
+  traitValues,
+  FOUR_FIFTHS,
+  MISSING_GROUP,
+  DEFAULT_SCORE_THRESHOLD,
+  DEFAULT_FAIRNESS_ALPHA,
+  type FairnessAuditOptions,
+  type FairnessAuditResult,
+  type FairnessWorkspace,
+  type SubjectAudit,
+  type AttributeAudit,
+  type GroupRate,
+  type GroupCount,
+  type PairwiseComparison,
+  type RateComparison,
+  type GroupCalibration,
+  type EqualOpportunity,
+  type StoredFairnessAudit,
+} from './governance/fairness/index.js';
+
 // The demo product
 export { DEMO_END_MS, demoPlan, runDemo, simulateUser, type DemoOptions, type DemoResult } from './demo/index.js';
 export { runDemoExperiment, DEMO_EXPERIMENT, DEMO_ASSIGNMENT, type DemoExperimentResult } from './demo/index.js';
+export { runDemoFairness, type DemoFairnessResult } from './demo/index.js';
 
 // The CLI, for embedding
 export { runCli } from './cli/program.js';
