@@ -126,7 +126,7 @@ describe('differential: in-memory evaluator vs DuckDB', () => {
 
   it('gives identical members with consent conditions, targeting purposes and workspace consent defaults', async () => {
     await engine.store.applyPlan(CONSENT_PLAN);
-    const numRuns = process.env.CI ? 200 : 40;
+    const numRuns = process.env.CI ? 100 : 40;
     await fc.assert(
       fc.asyncProperty(consentScenarioWith(4), (s) => checkScenario([engine], s)),
       { numRuns },
@@ -171,7 +171,7 @@ describe.skipIf(!clickhouse)('differential: in-memory evaluator vs DuckDB, Click
 
   it('gives identical members on every engine with consent conditions and targeting purposes', async () => {
     for (const e of engines) await e.store.applyPlan(CONSENT_PLAN);
-    const numRuns = process.env.CI ? 20 : 5;
+    const numRuns = process.env.CI ? 12 : 5;
     await fc.assert(
       fc.asyncProperty(consentScenarioWith(8), (s) => checkScenario(engines, s)),
       { numRuns },

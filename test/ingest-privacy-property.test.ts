@@ -63,7 +63,7 @@ async function sizes(events: readonly EventRecord[], profiles: readonly ProfileR
 
 describe('pseudonymized ingest', () => {
   it('gives every segment the same size, with members the pseudonyms of the plain members', async () => {
-    const numRuns = process.env.CI ? 30 : 8;
+    const numRuns = process.env.CI ? 15 : 8;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const events: EventRecord[] = s.events.map((e) => {
