@@ -26,7 +26,7 @@ import { TABLES, propertyColumn } from '../../store/schema.js';
 import { memberFilter } from '../../analysis/breakdown.js';
 import { purchaseAmountSql } from '../../analysis/rfm/rfm-sql.js';
 import type { PurchaseSettings } from '../../analysis/rfm/rfm-config.js';
-import { EXPOSURE_EVENT } from '../../experiments/design/exposure.js';
+import { SYSTEM_EVENTS } from '../../schema/system-events.js';
 
 export interface DriversScope {
   readonly asOfMs: number;
@@ -96,7 +96,7 @@ function perUserSql(d: SqlDialect, s: DriversScope): string {
   const count = (filter: string) => d.aggregate('count', null, filter);
   const columns = ['user_id', ...s.events.map((e, i) => `${count(`event = ${d.stringLiteral(e)} AND ${early}`)} AS c${i}`)];
   if (s.outcomeEvent === null) {
-    columns.push(`0 AS oe`, `${count(`event <> ${d.stringLiteral(EXPOSURE_EVENT)} AND ${outcomeWindow}`)} AS oc`);
+    columns.push(`0 AS oe`, `${count(`${SYSTEM_EVENTS.map((e) => `event <> ${d.stringLiteral(e)}`).join(' AND ')} AND ${outcomeWindow}`)} AS oc`);
   } else {
     const outcome = `event = ${d.stringLiteral(s.outcomeEvent)}`;
     columns.push(`${count(`${outcome} AND ${early}`)} AS oe`, `${count(`${outcome} AND ${outcomeWindow}`)} AS oc`);

@@ -30,7 +30,7 @@ import type { EventStore, Row } from '../../store/event-store.js';
 import { adjustPValues } from '../../experiments/stats/multiple.js';
 import { welchTest } from '../../experiments/stats/frequentist.js';
 import { isDegenerate } from '../../experiments/stats/result.js';
-import { EXPOSURE_EVENT } from '../../experiments/design/exposure.js';
+import { isSystemEvent } from '../../schema/system-events.js';
 import { toNumber } from '../../segments/registry/registry-sql.js';
 import { closest, quote } from '../../segments/language/messages.js';
 import { COLUMNS, driversSql, latestMatureFirstMs, type DriversScope } from './drivers-sql.js';
@@ -209,7 +209,7 @@ function settingsOf(plan: TrackingPlan, o: DriversOptions): Settings {
   checkPositive(minUsers, 'min-users', true);
   const fdr = o.fdr ?? DEFAULT_FDR;
   if (!(fdr > 0 && fdr < 1)) invalid(`fdr: expected a rate in (0, 1), got ${fdr}`, 'fdr', 'a false discovery rate such as 0.05');
-  const events = o.events ?? Object.keys(plan.events).filter((e) => e !== outcomeEvent && e !== EXPOSURE_EVENT);
+  const events = o.events ?? Object.keys(plan.events).filter((e) => e !== outcomeEvent && !isSystemEvent(e));
   for (const e of events) checkEvent(plan, e, 'events');
   const purchase = o.purchase ?? null;
   if (purchase !== null) {

@@ -11,7 +11,7 @@
 import { jsonDiff } from '../../governance/diff.js';
 import type { PurchaseSettings } from '../../analysis/rfm/rfm-config.js';
 import { memberFilter } from '../../analysis/breakdown.js';
-import { EXPOSURE_EVENT } from '../../experiments/design/exposure.js';
+import { isSystemEvent } from '../../schema/system-events.js';
 import { StrataError } from '../../errors/errors.js';
 import type { TrackingPlan } from '../../schema/tracking-plan.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
@@ -128,10 +128,11 @@ function settingsOf(o: DiscoverPersonasOptions): PersonaSettings {
 /**
  * Per-event counts for every declared event except the purchase event, which `purchases`,
  * `purchase_recency_days` and `monetary` already measure (counted twice it would weigh double),
- * and `$exposure`, which records what an experiment showed the user, not what they did.
+ * and the system events (`$exposure`, `$consent`), which record what was shown to or chosen
+ * by the user, not what they did.
  */
 function countedEvents(plan: TrackingPlan, purchase: PurchaseSettings | null): string[] {
-  return Object.keys(plan.events).filter((e) => e !== EXPOSURE_EVENT && (purchase === null || e !== purchase.event));
+  return Object.keys(plan.events).filter((e) => !isSystemEvent(e) && (purchase === null || e !== purchase.event));
 }
 
 /** The previous version of the key (null: none), refusing a key that holds another kind of model. */

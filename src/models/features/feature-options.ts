@@ -5,7 +5,7 @@
  * below are the column names callers see.
  */
 import type { PurchaseSettings } from '../../analysis/rfm/rfm-config.js';
-import { EXPOSURE_EVENT } from '../../experiments/design/exposure.js';
+import { isSystemEvent } from '../../schema/system-events.js';
 import { StrataError } from '../../errors/errors.js';
 import type { FieldType, TrackingPlan } from '../../schema/tracking-plan.js';
 import type { SqlDialect } from '../../segments/compile/dialect.js';
@@ -31,8 +31,9 @@ export interface FeatureOptions {
   /** The snapshot instant T: only events with ts < T are read. */
   readonly asOfMs: number;
   /**
-   * Declared events counted per window (default: every declared event in plan order but
-   * `$exposure`, which records what an experiment showed the user, not what they did).
+   * Declared events counted per window (default: every declared event in plan order but the
+   * system events `$exposure` and `$consent`, which record what was shown to or chosen by
+   * the user, not what they did).
    */
   readonly events?: readonly string[];
   /** Per-event count windows in days (default 7, 28, 90). */
@@ -115,7 +116,7 @@ function checkDepthProperty(plan: TrackingPlan, name: string): void {
 
 export function resolveFeatureOptions(plan: TrackingPlan, o: FeatureOptions): FeatureLayout {
   if (!Number.isSafeInteger(o.asOfMs)) invalid('asOfMs', `asOfMs must be whole epoch milliseconds, got ${o.asOfMs}`, 'expected an instant');
-  const events = o.events === undefined ? Object.keys(plan.events).filter((e) => e !== EXPOSURE_EVENT) : [...new Set(o.events)];
+  const events = o.events === undefined ? Object.keys(plan.events).filter((e) => !isSystemEvent(e)) : [...new Set(o.events)];
   for (const e of events) if (!Object.hasOwn(plan.events, e)) invalid('events', `event "${e}" is not declared in the tracking plan`, 'expected declared events');
   const purchase = o.purchase ?? null;
   if (purchase !== null) checkPurchaseSettings(purchase, plan, 'purchase');
