@@ -662,7 +662,13 @@ export class StreamEvaluator {
     // not count), and only segments over touched leaves need running again.
     const segments = this.plan.segments;
     if (stale) for (const s of segments) this.runSegment(u, s, asOf);
-    else for (let k = 0; k < this.touchedCount; k++) this.runSegment(u, segments[this.touchedList[k]!]!, asOf);
+    else {
+      // In segment order, not the order the leaves were touched in: changes at one instant
+      // must come out in the same order whatever history led here (a stream restored from a
+      // state file re-evaluates its users from scratch, in segment order).
+      sortPrefix(this.touchedList, this.touchedCount);
+      for (let k = 0; k < this.touchedCount; k++) this.runSegment(u, segments[this.touchedList[k]!]!, asOf);
+    }
     for (let k = 0; k < this.touchedCount; k++) this.touched[this.touchedList[k]!] = 0;
     this.touchedCount = 0;
     let wake = Infinity;
@@ -874,5 +880,18 @@ function checkHeader(h: StreamStateHeader, ev: StreamEvaluator): void {
     throw new StrataError('STATE_INCOMPATIBLE', `${where} was saved with a lateness of ${savedLateness} ms; it cannot grow to ${ev.latenessMs} ms (older events are already sealed)`, [
       { path: 'latenessMs', message: `expected at most ${savedLateness}` },
     ]);
+  }
+}
+
+/** Sort list[0..n) ascending in place; n is the handful of segments one evaluation touched, so insertion sort. */
+function sortPrefix(list: number[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = list[i]!;
+    let j = i - 1;
+    while (j >= 0 && list[j]! > v) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = v;
   }
 }
