@@ -12,8 +12,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile } from 'node:fs/promises';
-import { initWorkspace, loadConfig, openStore, type Config } from '../src/config/index.js';
+import { loadConfig, openStore, type Config } from '../src/config/index.js';
 import { readAuditLog } from '../src/governance/audit-log.js';
 import { liveUserKeyedTables, type ForgetResult, type UserExport } from '../src/privacy/erasure/index.js';
 import { suppressionHash } from '../src/privacy/suppression.js';
@@ -23,16 +22,13 @@ import { cli, cliJson } from './cli-helpers.js';
 import {
   ALPHA,
   BRAVO,
-  BUYERS_YAML,
   CHARLIE,
   DELTA,
   ECHO,
   STORED_EVENTS,
-  erasurePlan,
+  buildFixtureWorkspace,
   physicalRows,
   populationIndex,
-  writeFixtureFiles,
-  writeFixtureScores,
 } from './support/privacy-erasure-fixtures.js';
 
 let root = '';
@@ -60,15 +56,7 @@ async function rejectsLines(): Promise<string[]> {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'strata-erasure-'));
   ws = path.join(root, 'ws');
-  await initWorkspace(ws, { plan: erasurePlan() });
-  const files = await writeFixtureFiles(root);
-  expect((await run('ingest', 'events', files.events)).code).toBe(0);
-  expect((await run('ingest', 'profiles', files.profiles)).code).toBe(0);
-  await appendFile(path.join(root, 'buyers.yaml'), BUYERS_YAML);
-  expect((await run('segment', 'add', path.join(root, 'buyers.yaml'))).code).toBe(0);
-  expect((await run('segment', 'compute', 'buyers', '--as-of', '2025-03-01T09:00:00Z')).code).toBe(0);
-  expect((await run('segment', 'compute', 'buyers', '--as-of', '2025-05-25T09:00:00Z')).code).toBe(0);
-  await withStore((store) => writeFixtureScores(store));
+  await buildFixtureWorkspace(root, ws, run);
 }, 60_000);
 
 afterAll(async () => {

@@ -14,11 +14,11 @@
  * - the 03-01 scoring run (3 rows) goes with its run row; the 05-20 run stays.
  * Oracle for the population index: min(ts) of each user's remaining events, in SQL.
  */
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initWorkspace, loadConfig, openStore, type Config } from '../src/config/index.js';
+import { loadConfig, openStore, type Config } from '../src/config/index.js';
 import { readAuditLog } from '../src/governance/audit-log.js';
 import { ingestFiles } from '../src/ingest/index.js';
 import { DEFAULT_PRIVACY_CONFIG } from '../src/privacy/privacy-config.js';
@@ -26,7 +26,7 @@ import { enforceRetention, type EnforceResult } from '../src/privacy/retention/i
 import { DuckDbStore } from '../src/store/duckdb/duckdb-store.js';
 import type { EventStore } from '../src/store/event-store.js';
 import { cli, cliJson } from './cli-helpers.js';
-import { ALPHA, BRAVO, BUYERS_YAML, CHARLIE, DELTA, atMs, erasurePlan, populationIndex, writeFixtureFiles, writeFixtureScores } from './support/privacy-erasure-fixtures.js';
+import { ALPHA, BRAVO, CHARLIE, DELTA, atMs, buildFixtureWorkspace, erasurePlan, populationIndex } from './support/privacy-erasure-fixtures.js';
 
 const AS_OF = '2025-06-01T09:00:00Z';
 const EXPECTED_TABLES = { events: 5, users: 1, snapshot_members: 1, model_scores: 3, score_runs: 1 };
@@ -63,16 +63,10 @@ async function eventCounts(store: EventStore): Promise<Record<string, number>> {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'strata-retention-enforce-'));
   ws = path.join(root, 'ws');
-  await initWorkspace(ws, { plan: erasurePlan({ page_viewed: 90 }) });
-  await appendFile(path.join(ws, 'strata.yaml'), '\nprivacy:\n  retention:\n    snapshots_days: 30\n    scores_days: 30\n');
-  files = await writeFixtureFiles(root);
-  expect((await run('ingest', 'events', files.events)).code).toBe(0);
-  expect((await run('ingest', 'profiles', files.profiles)).code).toBe(0);
-  await appendFile(path.join(root, 'buyers.yaml'), BUYERS_YAML);
-  expect((await run('segment', 'add', path.join(root, 'buyers.yaml'))).code).toBe(0);
-  expect((await run('segment', 'compute', 'buyers', '--as-of', '2025-03-01T09:00:00Z')).code).toBe(0);
-  expect((await run('segment', 'compute', 'buyers', '--as-of', '2025-05-25T09:00:00Z')).code).toBe(0);
-  await withStore((store) => writeFixtureScores(store));
+  files = await buildFixtureWorkspace(root, ws, run, {
+    retention: { page_viewed: 90 },
+    extraYaml: '\nprivacy:\n  retention:\n    snapshots_days: 30\n    scores_days: 30\n',
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -15,8 +15,10 @@
  *   user-echo    page_viewed 2024-10-01 only; no profile
  * (all 2025 unless said, 09:00 UTC)
  */
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { expect } from 'vitest';
+import { initWorkspace, loadConfig, openStore } from '../../src/config/index.js';
 import { writeScoreRun } from '../../src/models/registry/model-store.js';
 import { parsePlan, type TrackingPlan } from '../../src/schema/tracking-plan.js';
 import { parseSegmentText, validateSegment, type SegmentDefinition } from '../../src/segments/language/index.js';
@@ -98,6 +100,35 @@ export async function writeFixtureFiles(dir: string): Promise<{ events: string; 
   await writeFile(events, EVENTS.map((e) => JSON.stringify(e)).join('\n') + '\n');
   await writeFile(profiles, PROFILES.map((p) => JSON.stringify(p)).join('\n') + '\n');
   return { events, profiles };
+}
+
+/**
+ * The fixture workspace at `ws` through the CLI: the plan (with `retention` days per event
+ * and any extra strata.yaml text), events and profiles ingested, `buyers` added and computed
+ * at the two snapshot instants, and the two scoring runs. Returns the written source files.
+ */
+export async function buildFixtureWorkspace(
+  root: string,
+  ws: string,
+  run: (...argv: string[]) => Promise<{ readonly code: number }>,
+  options: { readonly retention?: Readonly<Record<string, number>>; readonly extraYaml?: string } = {},
+): Promise<{ events: string; profiles: string }> {
+  await initWorkspace(ws, { plan: erasurePlan(options.retention) });
+  if (options.extraYaml !== undefined) await appendFile(path.join(ws, 'strata.yaml'), options.extraYaml);
+  const files = await writeFixtureFiles(root);
+  expect((await run('ingest', 'events', files.events)).code).toBe(0);
+  expect((await run('ingest', 'profiles', files.profiles)).code).toBe(0);
+  await appendFile(path.join(root, 'buyers.yaml'), BUYERS_YAML);
+  expect((await run('segment', 'add', path.join(root, 'buyers.yaml'))).code).toBe(0);
+  expect((await run('segment', 'compute', 'buyers', '--as-of', at(3, 1))).code).toBe(0);
+  expect((await run('segment', 'compute', 'buyers', '--as-of', at(5, 25))).code).toBe(0);
+  const store = await openStore(await loadConfig({ cwd: ws, env: {} }));
+  try {
+    await writeFixtureScores(store);
+  } finally {
+    await store.close();
+  }
+  return files;
 }
 
 /** Two scoring runs of model `churn` v1. */

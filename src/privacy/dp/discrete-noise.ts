@@ -13,6 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { StrataError } from '../../errors/errors.js';
+import { rationalOf, type Rational } from './rational.js';
+
+// Rationals live in rational.ts; re-exported here, where the samplers that take them are.
+export { rationalOf, type Rational };
 
 /** A source of uniform random integers in [0, n), n ≥ 1. */
 export type UniformSource = (n: bigint) => bigint;
@@ -52,36 +56,6 @@ export const cryptoUniform: UniformSource = (n) => {
     if (v < n) return v;
   }
 };
-
-/** A non-negative rational p/q (q > 0). */
-export interface Rational {
-  readonly p: bigint;
-  readonly q: bigint;
-}
-
-/**
- * A positive finite number as an exact rational: decimal parameters such as ε = 0.1 are
- * taken as written (1/10), not as their binary approximation, through their shortest
- * round-trip decimal form.
- */
-export function rationalOf(x: number, what = 'value'): Rational {
-  if (!(Number.isFinite(x) && x > 0)) throw new StrataError('INPUT_INVALID', `${what} must be a positive finite number, got ${x}`);
-  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
-  const [whole, fraction = ''] = mantissa.split('.') as [string, string?];
-  const digits = BigInt(whole + fraction);
-  const exponent = Number(exponentText) - fraction.length;
-  return exponent >= 0 ? reduce({ p: digits * 10n ** BigInt(exponent), q: 1n }) : reduce({ p: digits, q: 10n ** BigInt(-exponent) });
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a < 0n ? -a : a;
-}
-
-function reduce(r: Rational): Rational {
-  const g = gcd(r.p, r.q);
-  return g > 1n ? { p: r.p / g, q: r.q / g } : r;
-}
 
 /** Bernoulli(p/q), 0 ≤ p ≤ q. */
 function bernoulli(p: bigint, q: bigint, u: UniformSource): boolean {

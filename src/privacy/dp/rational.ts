@@ -3,14 +3,34 @@
  * scales and budget sums: 0.1 + 0.2 must be exactly 0.3 when deciding whether a release
  * overspends, which floating point does not give (0.30000000000000004 > 0.3).
  */
-import { rationalOf, type Rational } from './discrete-noise.js';
+import { StrataError } from '../../errors/errors.js';
 
-export const ZERO: Rational = { p: 0n, q: 1n };
+/** A non-negative rational p/q (q > 0). */
+export interface Rational {
+  readonly p: bigint;
+  readonly q: bigint;
+}
+
+/**
+ * A positive finite number as an exact rational: decimal parameters such as ε = 0.1 are
+ * taken as written (1/10), not as their binary approximation, through their shortest
+ * round-trip decimal form.
+ */
+export function rationalOf(x: number, what = 'value'): Rational {
+  if (!(Number.isFinite(x) && x > 0)) throw new StrataError('INPUT_INVALID', `${what} must be a positive finite number, got ${x}`);
+  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
+  const [whole, fraction = ''] = mantissa.split('.') as [string, string?];
+  const digits = BigInt(whole + fraction);
+  const exponent = Number(exponentText) - fraction.length;
+  return exponent >= 0 ? ratio(digits * 10n ** BigInt(exponent), 1n) : ratio(digits, 10n ** BigInt(-exponent));
+}
 
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a < 0n ? -a : a;
 }
+
+export const ZERO: Rational = { p: 0n, q: 1n };
 
 export function ratio(p: bigint, q: bigint): Rational {
   const g = gcd(p, q);
